@@ -1,0 +1,478 @@
+import LanternModel
+
+/// Decodes OTLP `ExportTraceServiceRequest` protobuf bytes, hand-written over the field table
+/// of opentelemetry-proto v1.11 (faster than generated code: no intermediate messages, interned
+/// strings). Structural damage throws; invalid spans (bad ids, values over the limits) are
+/// dropped one by one and reported as rejections.
+public struct OTLPProtobufDecoder: Sendable {
+    public var limits: DecodingLimits
+
+    public init(limits: DecodingLimits = .default) {
+        self.limits = limits
+    }
+
+    public func decodeTraces(_ bytes: [UInt8]) throws(OTLPDecodingError) -> DecodedTraces {
+        try bytes.withUnsafeBufferPointer { (buffer: UnsafeBufferPointer<UInt8>) throws(OTLPDecodingError) -> DecodedTraces in
+            try decodeTraces(buffer)
+        }
+    }
+
+    public func decodeTraces(_ buffer: UnsafeBufferPointer<UInt8>) throws(OTLPDecodingError) -> DecodedTraces {
+        guard let base = buffer.baseAddress, buffer.count > 0 else { return DecodedTraces() }
+        var run = ProtobufTraceDecoding(limits: limits, interner: StringInterner())
+        var reader = ProtobufReader(base: base, range: 0..<buffer.count)
+        var export = TraceExport()
+        while let (field, wire) = try reader.readTag() {
+            if field == 1 {
+                try reader.expect(2, got: wire, field: "resource_spans")
+                let index = export.resourceSpans.count
+                let range = try reader.readLengthDelimited()
+                do {
+                    export.resourceSpans.append(try run.resourceSpans(reader.subReader(range), location: "resource_spans[\(index)]"))
+                } catch {
+                    throw error.inside("resource_spans[\(index)]")
+                }
+            } else {
+                try reader.skip(wireType: wire)
+            }
+        }
+        return DecodedTraces(export: export, rejections: run.rejections)
+    }
+}
+
+/// Per-request decoding state: limits, the string interner and the rejections so far.
+struct ProtobufTraceDecoding {
+    let limits: DecodingLimits
+    let interner: StringInterner
+    var rejections: [SpanRejection] = []
+
+    mutating func resourceSpans(_ r: ProtobufReader, location: String) throws(OTLPDecodingError) -> ResourceSpans {
+        var reader = r
+        var out = ResourceSpans()
+        var resourceProblem: OTLPDecodingError? = nil
+        var scopeRanges: [Range<Int>] = []
+        while let (field, wire) = try reader.readTag() {
+            switch field {
+            case 1:
+                try reader.expect(2, got: wire, field: "resource")
+                let range = try reader.readLengthDelimited()
+                do {
+                    out.resource = try resource(reader.subReader(range))
+                } catch where error.rejectsSpansOnly {
+                    resourceProblem = error.inside("resource")
+                } catch {
+                    throw error.inside("resource")
+                }
+            case 2:
+                try reader.expect(2, got: wire, field: "scope_spans")
+                scopeRanges.append(try reader.readLengthDelimited())
+            case 3:
+                try reader.expect(2, got: wire, field: "schema_url")
+                out.schemaURL = try string(reader, reader.readLengthDelimited())
+            default:
+                try reader.skip(wireType: wire)
+            }
+        }
+        for (i, range) in scopeRanges.enumerated() {
+            do {
+                var scope = try scopeSpans(reader.subReader(range), location: "\(location).scope_spans[\(i)]")
+                if let resourceProblem {
+                    for s in scope.spans.indices {
+                        rejections.append(SpanRejection(location: "\(location).scope_spans[\(i)].spans[\(s)]", reason: resourceProblem.description))
+                    }
+                    scope.spans.removeAll()
+                }
+                out.scopeSpans.append(scope)
+            } catch {
+                throw error.inside("scope_spans[\(i)]")
+            }
+        }
+        return out
+    }
+
+    mutating func resource(_ r: ProtobufReader) throws(OTLPDecodingError) -> Resource {
+        var reader = r
+        var out = Resource()
+        while let (field, wire) = try reader.readTag() {
+            switch field {
+            case 1:
+                try reader.expect(2, got: wire, field: "attributes")
+                try appendKeyValue(&out.attributes, reader, reader.readLengthDelimited())
+            case 2:
+                try reader.expect(0, got: wire, field: "dropped_attributes_count")
+                out.droppedAttributesCount = UInt32(truncatingIfNeeded: try reader.readVarint())
+            default:
+                try reader.skip(wireType: wire)
+            }
+        }
+        return out
+    }
+
+    mutating func scopeSpans(_ r: ProtobufReader, location: String) throws(OTLPDecodingError) -> ScopeSpans {
+        var reader = r
+        var out = ScopeSpans()
+        var scopeProblem: OTLPDecodingError? = nil
+        var spanIndex = 0
+        while let (field, wire) = try reader.readTag() {
+            switch field {
+            case 1:
+                try reader.expect(2, got: wire, field: "scope")
+                let range = try reader.readLengthDelimited()
+                do {
+                    out.scope = try scope(reader.subReader(range))
+                } catch where error.rejectsSpansOnly {
+                    scopeProblem = error.inside("scope")
+                } catch {
+                    throw error.inside("scope")
+                }
+            case 2:
+                try reader.expect(2, got: wire, field: "spans")
+                let range = try reader.readLengthDelimited()
+                let here = spanIndex
+                spanIndex += 1
+                do {
+                    out.spans.append(try span(reader.subReader(range)))
+                } catch where error.rejectsSpansOnly {
+                    rejections.append(SpanRejection(location: "\(location).spans[\(here)]", reason: error.description))
+                } catch {
+                    throw error.inside("spans[\(here)]")
+                }
+            case 3:
+                try reader.expect(2, got: wire, field: "schema_url")
+                out.schemaURL = try string(reader, reader.readLengthDelimited())
+            default:
+                try reader.skip(wireType: wire)
+            }
+        }
+        if let scopeProblem {
+            for s in out.spans.indices {
+                rejections.append(SpanRejection(location: "\(location).spans[\(s)]", reason: scopeProblem.description))
+            }
+            out.spans.removeAll()
+        }
+        return out
+    }
+
+    mutating func scope(_ r: ProtobufReader) throws(OTLPDecodingError) -> InstrumentationScope {
+        var reader = r
+        var out = InstrumentationScope()
+        while let (field, wire) = try reader.readTag() {
+            switch field {
+            case 1:
+                try reader.expect(2, got: wire, field: "name")
+                out.name = try string(reader, reader.readLengthDelimited())
+            case 2:
+                try reader.expect(2, got: wire, field: "version")
+                out.version = try string(reader, reader.readLengthDelimited())
+            case 3:
+                try reader.expect(2, got: wire, field: "attributes")
+                try appendKeyValue(&out.attributes, reader, reader.readLengthDelimited())
+            case 4:
+                try reader.expect(0, got: wire, field: "dropped_attributes_count")
+                out.droppedAttributesCount = UInt32(truncatingIfNeeded: try reader.readVarint())
+            default:
+                try reader.skip(wireType: wire)
+            }
+        }
+        return out
+    }
+
+    mutating func span(_ r: ProtobufReader) throws(OTLPDecodingError) -> Span {
+        var reader = r
+        var traceID: TraceID? = nil
+        var spanID: SpanID? = nil
+        var out = Span(traceID: TraceID(high: 0, low: 0), spanID: SpanID(raw: 0), name: "", kind: .unspecified,
+                       startTimeUnixNano: 0, endTimeUnixNano: 0)
+        while let (field, wire) = try reader.readTag() {
+            switch field {
+            case 1:
+                try reader.expect(2, got: wire, field: "trace_id")
+                let range = try reader.readLengthDelimited()
+                guard let id = TraceID(bytes: UnsafeBufferPointer(start: reader.base + range.lowerBound, count: range.count)) else {
+                    throw OTLPDecodingError.spanLevel("trace_id must be 16 bytes, got \(range.count)", path: ["trace_id"])
+                }
+                traceID = id
+            case 2:
+                try reader.expect(2, got: wire, field: "span_id")
+                let range = try reader.readLengthDelimited()
+                guard let id = SpanID(bytes: UnsafeBufferPointer(start: reader.base + range.lowerBound, count: range.count)) else {
+                    throw OTLPDecodingError.spanLevel("span_id must be 8 bytes, got \(range.count)", path: ["span_id"])
+                }
+                spanID = id
+            case 3:
+                try reader.expect(2, got: wire, field: "trace_state")
+                out.traceState = try string(reader, reader.readLengthDelimited())
+            case 4:
+                try reader.expect(2, got: wire, field: "parent_span_id")
+                let range = try reader.readLengthDelimited()
+                if range.isEmpty {
+                    out.parentSpanID = nil
+                } else if let id = SpanID(bytes: UnsafeBufferPointer(start: reader.base + range.lowerBound, count: range.count)) {
+                    out.parentSpanID = id.isZero ? nil : id
+                } else {
+                    throw OTLPDecodingError.spanLevel("parent_span_id must be empty or 8 bytes, got \(range.count)", path: ["parent_span_id"])
+                }
+            case 5:
+                try reader.expect(2, got: wire, field: "name")
+                out.name = try string(reader, reader.readLengthDelimited())
+            case 6:
+                try reader.expect(0, got: wire, field: "kind")
+                out.kind = SpanKind(rawValue: Int32(truncatingIfNeeded: try reader.readVarint()))
+            case 7:
+                try reader.expect(1, got: wire, field: "start_time_unix_nano")
+                out.startTimeUnixNano = try reader.readFixed64()
+            case 8:
+                try reader.expect(1, got: wire, field: "end_time_unix_nano")
+                out.endTimeUnixNano = try reader.readFixed64()
+            case 9:
+                try reader.expect(2, got: wire, field: "attributes")
+                try appendKeyValue(&out.attributes, reader, reader.readLengthDelimited())
+            case 10:
+                try reader.expect(0, got: wire, field: "dropped_attributes_count")
+                out.droppedAttributesCount = UInt32(truncatingIfNeeded: try reader.readVarint())
+            case 11:
+                try reader.expect(2, got: wire, field: "events")
+                let range = try reader.readLengthDelimited()
+                guard out.events.count < limits.maxEventsPerSpan else {
+                    throw OTLPDecodingError.spanLevel("more than \(limits.maxEventsPerSpan) events", path: ["events"])
+                }
+                do {
+                    out.events.append(try event(reader.subReader(range)))
+                } catch {
+                    throw error.inside("events[\(out.events.count)]")
+                }
+            case 12:
+                try reader.expect(0, got: wire, field: "dropped_events_count")
+                out.droppedEventsCount = UInt32(truncatingIfNeeded: try reader.readVarint())
+            case 13:
+                try reader.expect(2, got: wire, field: "links")
+                let range = try reader.readLengthDelimited()
+                guard out.links.count < limits.maxLinksPerSpan else {
+                    throw OTLPDecodingError.spanLevel("more than \(limits.maxLinksPerSpan) links", path: ["links"])
+                }
+                do {
+                    out.links.append(try link(reader.subReader(range)))
+                } catch {
+                    throw error.inside("links[\(out.links.count)]")
+                }
+            case 14:
+                try reader.expect(0, got: wire, field: "dropped_links_count")
+                out.droppedLinksCount = UInt32(truncatingIfNeeded: try reader.readVarint())
+            case 15:
+                try reader.expect(2, got: wire, field: "status")
+                var sub = reader.subReader(try reader.readLengthDelimited())
+                while let (f, w) = try sub.readTag() {
+                    switch f {
+                    case 2:
+                        try sub.expect(2, got: w, field: "status.message")
+                        out.statusMessage = try string(sub, sub.readLengthDelimited())
+                    case 3:
+                        try sub.expect(0, got: w, field: "status.code")
+                        out.statusCode = StatusCode(rawValue: Int32(truncatingIfNeeded: try sub.readVarint()))
+                    default:
+                        try sub.skip(wireType: w)
+                    }
+                }
+            case 16:
+                try reader.expect(5, got: wire, field: "flags")
+                out.flags = try reader.readFixed32()
+            default:
+                try reader.skip(wireType: wire)
+            }
+        }
+        guard let traceID else { throw OTLPDecodingError.spanLevel("trace_id is missing", path: ["trace_id"]) }
+        guard !traceID.isZero else { throw OTLPDecodingError.spanLevel("trace_id is all zeros", path: ["trace_id"]) }
+        guard let spanID else { throw OTLPDecodingError.spanLevel("span_id is missing", path: ["span_id"]) }
+        guard !spanID.isZero else { throw OTLPDecodingError.spanLevel("span_id is all zeros", path: ["span_id"]) }
+        out.traceID = traceID
+        out.spanID = spanID
+        return out
+    }
+
+    mutating func event(_ r: ProtobufReader) throws(OTLPDecodingError) -> SpanEvent {
+        var reader = r
+        var out = SpanEvent(timeUnixNano: 0, name: "")
+        while let (field, wire) = try reader.readTag() {
+            switch field {
+            case 1:
+                try reader.expect(1, got: wire, field: "time_unix_nano")
+                out.timeUnixNano = try reader.readFixed64()
+            case 2:
+                try reader.expect(2, got: wire, field: "name")
+                out.name = try string(reader, reader.readLengthDelimited())
+            case 3:
+                try reader.expect(2, got: wire, field: "attributes")
+                try appendKeyValue(&out.attributes, reader, reader.readLengthDelimited())
+            case 4:
+                try reader.expect(0, got: wire, field: "dropped_attributes_count")
+                out.droppedAttributesCount = UInt32(truncatingIfNeeded: try reader.readVarint())
+            default:
+                try reader.skip(wireType: wire)
+            }
+        }
+        return out
+    }
+
+    mutating func link(_ r: ProtobufReader) throws(OTLPDecodingError) -> SpanLink {
+        var reader = r
+        var traceID: TraceID? = nil
+        var spanID: SpanID? = nil
+        var out = SpanLink(traceID: TraceID(high: 0, low: 0), spanID: SpanID(raw: 0))
+        while let (field, wire) = try reader.readTag() {
+            switch field {
+            case 1:
+                try reader.expect(2, got: wire, field: "trace_id")
+                let range = try reader.readLengthDelimited()
+                traceID = TraceID(bytes: UnsafeBufferPointer(start: reader.base + range.lowerBound, count: range.count))
+                if traceID == nil { throw OTLPDecodingError.spanLevel("trace_id must be 16 bytes, got \(range.count)", path: ["trace_id"]) }
+            case 2:
+                try reader.expect(2, got: wire, field: "span_id")
+                let range = try reader.readLengthDelimited()
+                spanID = SpanID(bytes: UnsafeBufferPointer(start: reader.base + range.lowerBound, count: range.count))
+                if spanID == nil { throw OTLPDecodingError.spanLevel("span_id must be 8 bytes, got \(range.count)", path: ["span_id"]) }
+            case 3:
+                try reader.expect(2, got: wire, field: "trace_state")
+                out.traceState = try string(reader, reader.readLengthDelimited())
+            case 4:
+                try reader.expect(2, got: wire, field: "attributes")
+                try appendKeyValue(&out.attributes, reader, reader.readLengthDelimited())
+            case 5:
+                try reader.expect(0, got: wire, field: "dropped_attributes_count")
+                out.droppedAttributesCount = UInt32(truncatingIfNeeded: try reader.readVarint())
+            case 6:
+                try reader.expect(5, got: wire, field: "flags")
+                out.flags = try reader.readFixed32()
+            default:
+                try reader.skip(wireType: wire)
+            }
+        }
+        guard let traceID else { throw OTLPDecodingError.spanLevel("trace_id is missing", path: ["trace_id"]) }
+        guard let spanID else { throw OTLPDecodingError.spanLevel("span_id is missing", path: ["span_id"]) }
+        out.traceID = traceID
+        out.spanID = spanID
+        return out
+    }
+
+    mutating func appendKeyValue(_ list: inout [Attribute], _ parent: ProtobufReader, _ range: Range<Int>) throws(OTLPDecodingError) {
+        guard list.count < limits.maxAttributes else {
+            throw OTLPDecodingError.spanLevel("more than \(limits.maxAttributes) attributes", path: ["attributes"])
+        }
+        do {
+            list.append(try keyValue(parent.subReader(range), depth: 0))
+        } catch {
+            throw error.inside("attributes[\(list.count)]")
+        }
+    }
+
+    mutating func keyValue(_ r: ProtobufReader, depth: Int) throws(OTLPDecodingError) -> Attribute {
+        var reader = r
+        var key = ""
+        var value = AttributeValue.empty
+        while let (field, wire) = try reader.readTag() {
+            switch field {
+            case 1:
+                try reader.expect(2, got: wire, field: "key")
+                let range = try reader.readLengthDelimited()
+                key = try string(reader, range)
+            case 2:
+                try reader.expect(2, got: wire, field: "value")
+                let range = try reader.readLengthDelimited()
+                do {
+                    value = try anyValue(reader.subReader(range), depth: depth)
+                } catch {
+                    throw error.inside(key.isEmpty ? "value" : "'\(key)'")
+                }
+            default:
+                try reader.skip(wireType: wire)
+            }
+        }
+        return Attribute(key, value)
+    }
+
+    mutating func anyValue(_ r: ProtobufReader, depth: Int) throws(OTLPDecodingError) -> AttributeValue {
+        guard depth < limits.maxDepth else {
+            throw OTLPDecodingError.spanLevel("value nested deeper than \(limits.maxDepth) levels")
+        }
+        var reader = r
+        var value = AttributeValue.empty
+        while let (field, wire) = try reader.readTag() {
+            switch field {
+            case 1:
+                try reader.expect(2, got: wire, field: "string_value")
+                value = .string(try string(reader, reader.readLengthDelimited()))
+            case 2:
+                try reader.expect(0, got: wire, field: "bool_value")
+                value = .bool(try reader.readVarint() != 0)
+            case 3:
+                try reader.expect(0, got: wire, field: "int_value")
+                value = .int(Int64(bitPattern: try reader.readVarint()))
+            case 4:
+                try reader.expect(1, got: wire, field: "double_value")
+                value = .double(Double(bitPattern: try reader.readFixed64()))
+            case 5:
+                try reader.expect(2, got: wire, field: "array_value")
+                var sub = reader.subReader(try reader.readLengthDelimited())
+                var items: [AttributeValue] = []
+                while let (f, w) = try sub.readTag() {
+                    if f == 1 {
+                        try sub.expect(2, got: w, field: "values")
+                        guard items.count < limits.maxAttributes else {
+                            throw OTLPDecodingError.spanLevel("array longer than \(limits.maxAttributes) values")
+                        }
+                        let range = try sub.readLengthDelimited()
+                        do {
+                            items.append(try anyValue(sub.subReader(range), depth: depth + 1))
+                        } catch {
+                            throw error.inside("[\(items.count)]")
+                        }
+                    } else {
+                        try sub.skip(wireType: w)
+                    }
+                }
+                value = .array(items)
+            case 6:
+                try reader.expect(2, got: wire, field: "kvlist_value")
+                var sub = reader.subReader(try reader.readLengthDelimited())
+                var items: [Attribute] = []
+                while let (f, w) = try sub.readTag() {
+                    if f == 1 {
+                        try sub.expect(2, got: w, field: "values")
+                        guard items.count < limits.maxAttributes else {
+                            throw OTLPDecodingError.spanLevel("kvlist longer than \(limits.maxAttributes) entries")
+                        }
+                        items.append(try keyValue(sub.subReader(try sub.readLengthDelimited()), depth: depth + 1))
+                    } else {
+                        try sub.skip(wireType: w)
+                    }
+                }
+                value = .kvlist(items)
+            case 7:
+                try reader.expect(2, got: wire, field: "bytes_value")
+                let range = try reader.readLengthDelimited()
+                guard range.count <= limits.maxValueBytes else {
+                    throw OTLPDecodingError.spanLevel("bytes value of \(range.count) bytes exceeds the limit of \(limits.maxValueBytes)")
+                }
+                value = .bytes(Array(UnsafeBufferPointer(start: reader.base + range.lowerBound, count: range.count)))
+            default:
+                try reader.skip(wireType: wire)
+            }
+        }
+        return value
+    }
+
+    func string(_ reader: ProtobufReader, _ range: Range<Int>) throws(OTLPDecodingError) -> String {
+        guard range.count <= limits.maxValueBytes else {
+            throw OTLPDecodingError.spanLevel("string of \(range.count) bytes exceeds the limit of \(limits.maxValueBytes)")
+        }
+        return try interner.string(reader.base, range)
+    }
+}
+
+extension OTLPDecodingError {
+    /// An error that invalidates one span (or the spans of one resource or scope), not the request.
+    static func spanLevel(_ reason: String, path: [String] = []) -> OTLPDecodingError {
+        var e = OTLPDecodingError(reason, path: path)
+        e.rejectsSpansOnly = true
+        return e
+    }
+}

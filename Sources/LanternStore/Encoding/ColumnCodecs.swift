@@ -1,0 +1,274 @@
+import CZlib
+
+/// Integer column encoding: frame-of-reference bit-packing of the values or of their deltas,
+/// whichever is smaller. Layout: count, mode, then for the chosen form a zigzag base and packed bits.
+enum IntCodec {
+    private static let plain: UInt8 = 0
+    private static let delta: UInt8 = 1
+
+    static func encode(_ values: [Int64], into w: inout ByteWriter) {
+        w.varint(values.count)
+        guard !values.isEmpty else { return }
+        var lo = Int64.max, hi = Int64.min
+        for v in values { lo = min(lo, v); hi = max(hi, v) }
+        let plainWidth = BitPacking.width(of: UInt64(bitPattern: hi &- lo))
+        var deltas = [Int64](repeating: 0, count: values.count)
+        var dlo = Int64.max, dhi = Int64.min
+        for i in 1..<max(values.count, 1) {
+            let d = values[i] &- values[i - 1]
+            deltas[i] = d
+            dlo = min(dlo, d); dhi = max(dhi, d)
+        }
+        let deltaWidth = values.count > 1 ? BitPacking.width(of: UInt64(bitPattern: dhi &- dlo)) : 64
+        let plainOverflow = hi > 0 && lo < 0 && hi &- lo < 0
+        let deltaOverflow = values.count < 2 || (dhi > 0 && dlo < 0 && dhi &- dlo < 0)
+        if !deltaOverflow && (deltaWidth + 1 < plainWidth || plainOverflow) {
+            w.byte(delta)
+            w.signedVarint(values[0])
+            w.signedVarint(dlo)
+            w.byte(UInt8(deltaWidth))
+            var offsets = [UInt64](repeating: 0, count: values.count - 1)
+            for i in 1..<values.count { offsets[i - 1] = UInt64(bitPattern: deltas[i] &- dlo) }
+            offsets.withUnsafeBufferPointer { BitPacking.pack($0, width: deltaWidth, into: &w) }
+        } else {
+            let width = plainOverflow ? 64 : plainWidth
+            let base = plainOverflow ? 0 : lo
+            w.byte(plain)
+            w.signedVarint(base)
+            w.byte(UInt8(width))
+            var offsets = [UInt64](repeating: 0, count: values.count)
+            for i in values.indices { offsets[i] = UInt64(bitPattern: values[i] &- base) }
+            offsets.withUnsafeBufferPointer { BitPacking.pack($0, width: width, into: &w) }
+        }
+    }
+
+    static func decode(_ r: inout ByteReader) throws(StoreError) -> [Int64] {
+        let count = try r.count()
+        guard count > 0 else { return [] }
+        let mode = try r.byte()
+        switch mode {
+        case plain:
+            let base = try r.signedVarint()
+            let width = Int(try r.byte())
+            var raw = [UInt64](repeating: 0, count: count)
+            try raw.withUnsafeMutableBufferPointer { (b: inout UnsafeMutableBufferPointer<UInt64>) throws(StoreError) in
+                try BitPacking.unpack(&r, count: count, width: width, into: b)
+            }
+            return raw.map { base &+ Int64(bitPattern: $0) }
+        case delta:
+            let first = try r.signedVarint()
+            let dlo = try r.signedVarint()
+            let width = Int(try r.byte())
+            var raw = [UInt64](repeating: 0, count: count - 1)
+            try raw.withUnsafeMutableBufferPointer { (b: inout UnsafeMutableBufferPointer<UInt64>) throws(StoreError) in
+                try BitPacking.unpack(&r, count: count - 1, width: width, into: b)
+            }
+            var out = [Int64](repeating: 0, count: count)
+            out[0] = first
+            var v = first
+            for i in 1..<count {
+                v = v &+ dlo &+ Int64(bitPattern: raw[i - 1])
+                out[i] = v
+            }
+            return out
+        default:
+            throw .corrupt("unknown integer encoding \(mode)")
+        }
+    }
+}
+
+/// A presence bitmap for nullable columns: one flag byte (all present / none present / mixed)
+/// then, when mixed, one bit per row.
+enum PresenceCodec {
+    static func encode(_ present: [Bool], into w: inout ByteWriter) {
+        if present.allSatisfy({ $0 }) { w.byte(1); return }
+        if !present.contains(true) { w.byte(0); return }
+        w.byte(2)
+        var byte: UInt8 = 0
+        for (i, p) in present.enumerated() {
+            if p { byte |= 1 << UInt8(i & 7) }
+            if i & 7 == 7 { w.byte(byte); byte = 0 }
+        }
+        if present.count & 7 != 0 { w.byte(byte) }
+    }
+
+    static func decode(_ r: inout ByteReader, count: Int) throws(StoreError) -> [Bool] {
+        switch try r.byte() {
+        case 0: return [Bool](repeating: false, count: count)
+        case 1: return [Bool](repeating: true, count: count)
+        case 2:
+            let bits = try r.slice((count + 7) / 8)
+            return (0..<count).map { bits[$0 >> 3] & (1 << UInt8($0 & 7)) != 0 }
+        case let f: throw .corrupt("unknown presence flag \(f)")
+        }
+    }
+}
+
+/// Nullable integers: presence bitmap, then the present values through `IntCodec`.
+enum NullableIntCodec {
+    static func encode(_ values: [Int64?], into w: inout ByteWriter) {
+        w.varint(values.count)
+        PresenceCodec.encode(values.map { $0 != nil }, into: &w)
+        IntCodec.encode(values.compactMap { $0 }, into: &w)
+    }
+
+    static func decode(_ r: inout ByteReader) throws(StoreError) -> [Int64?] {
+        let count = try r.count()
+        let present = try PresenceCodec.decode(&r, count: count)
+        let values = try IntCodec.decode(&r)
+        var out = [Int64?](repeating: nil, count: count)
+        var k = 0
+        for i in 0..<count where present[i] {
+            guard k < values.count else { throw .corrupt("nullable column has fewer values than present flags") }
+            out[i] = values[k]
+            k += 1
+        }
+        return out
+    }
+}
+
+/// Nullable doubles: presence bitmap, then the present values byte-shuffled (all first bytes,
+/// then all second bytes, ...) so that zlib finds the repeated exponent bytes.
+enum NullableDoubleCodec {
+    static func encode(_ values: [Double?], into w: inout ByteWriter) {
+        w.varint(values.count)
+        PresenceCodec.encode(values.map { $0 != nil }, into: &w)
+        let present = values.compactMap { $0 }
+        w.varint(present.count)
+        for plane in (0..<8).reversed() {
+            for v in present { w.byte(UInt8(truncatingIfNeeded: v.bitPattern >> (8 * UInt64(plane)))) }
+        }
+    }
+
+    static func decode(_ r: inout ByteReader) throws(StoreError) -> [Double?] {
+        let count = try r.count()
+        let present = try PresenceCodec.decode(&r, count: count)
+        let n = try r.count()
+        let planes = try r.slice(n * 8)
+        var bits = [UInt64](repeating: 0, count: n)
+        for p in 0..<8 {
+            let shift = UInt64(7 - p) * 8
+            for i in 0..<n { bits[i] |= UInt64(planes[p * n + i]) << shift }
+        }
+        var out = [Double?](repeating: nil, count: count)
+        var k = 0
+        for i in 0..<count where present[i] {
+            guard k < n else { throw .corrupt("double column has fewer values than present flags") }
+            out[i] = Double(bitPattern: bits[k])
+            k += 1
+        }
+        return out
+    }
+}
+
+/// Nullable strings as a dictionary (in first-seen order) plus bit-packed codes (0 = null).
+enum StringDictionaryCodec {
+    static func encode(_ values: [String?], into w: inout ByteWriter) {
+        var index: [String: Int64] = [:]
+        var dictionary: [String] = []
+        var codes = [Int64](repeating: 0, count: values.count)
+        for (i, v) in values.enumerated() {
+            guard let v else { continue }
+            if let c = index[v] {
+                codes[i] = c
+            } else {
+                dictionary.append(v)
+                let c = Int64(dictionary.count)
+                index[v] = c
+                codes[i] = c
+            }
+        }
+        w.varint(dictionary.count)
+        for s in dictionary { w.string(s) }
+        IntCodec.encode(codes, into: &w)
+    }
+
+    /// The dictionary and the per-row codes (0 = null, k = dictionary[k-1]).
+    static func decodeCodes(_ r: inout ByteReader) throws(StoreError) -> (dictionary: [String], codes: [Int64]) {
+        let n = try r.count()
+        var dictionary: [String] = []
+        dictionary.reserveCapacity(n)
+        for _ in 0..<n { dictionary.append(try r.string()) }
+        let codes = try IntCodec.decode(&r)
+        for c in codes where c < 0 || c > Int64(n) { throw .corrupt("string code \(c) outside a dictionary of \(n)") }
+        return (dictionary, codes)
+    }
+
+    static func decode(_ r: inout ByteReader) throws(StoreError) -> [String?] {
+        let (dictionary, codes) = try decodeCodes(&r)
+        return codes.map { $0 == 0 ? nil : dictionary[Int($0 - 1)] }
+    }
+}
+
+/// Variable-length byte values per row: lengths through `IntCodec`, then the bytes back to back.
+enum BytesCodec {
+    static func encode(_ data: [UInt8], offsets: [Int], into w: inout ByteWriter) {
+        var lengths = [Int64](repeating: 0, count: max(offsets.count - 1, 0))
+        for i in 0..<lengths.count { lengths[i] = Int64(offsets[i + 1] - offsets[i]) }
+        IntCodec.encode(lengths, into: &w)
+        w.raw(data)
+    }
+
+    /// The bytes and row offsets (`offsets.count == rows + 1`).
+    static func decode(_ r: inout ByteReader) throws(StoreError) -> (data: [UInt8], offsets: [Int]) {
+        let lengths = try IntCodec.decode(&r)
+        var offsets = [Int](repeating: 0, count: lengths.count + 1)
+        var total = 0
+        for (i, l) in lengths.enumerated() {
+            guard l >= 0, l < Int64(Int32.max) else { throw .corrupt("negative or huge value length \(l)") }
+            total += Int(l)
+            offsets[i + 1] = total
+        }
+        let bytes = try r.slice(total)
+        return (Array(bytes), offsets)
+    }
+}
+
+/// Whole-chunk compression: a flag byte, then the payload raw or zlib-deflated (when that saves
+/// at least a tenth).
+enum ChunkCompression {
+    static func seal(_ payload: [UInt8], allowCompression: Bool) -> [UInt8] {
+        if allowCompression && payload.count >= 64, let z = deflate(payload), z.count + 8 < payload.count - payload.count / 10 {
+            var w = ByteWriter(capacity: z.count + 8)
+            w.byte(1)
+            w.varint(payload.count)
+            w.raw(z)
+            return w.bytes
+        }
+        var out = [UInt8]()
+        out.reserveCapacity(payload.count + 1)
+        out.append(0)
+        out.append(contentsOf: payload)
+        return out
+    }
+
+    static func open(_ chunk: UnsafeBufferPointer<UInt8>) throws(StoreError) -> [UInt8] {
+        var r = ByteReader(chunk)
+        switch try r.byte() {
+        case 0: return Array(UnsafeBufferPointer(rebasing: chunk[1...]))
+        case 1:
+            let size = try r.count(limit: 1 << 31)
+            return try inflate(UnsafeBufferPointer(rebasing: chunk[r.position...]), size: size)
+        case let f: throw .corrupt("unknown chunk compression \(f)")
+        }
+    }
+
+    static func deflate(_ input: [UInt8]) -> [UInt8]? {
+        var destLen = compressBound(uLong(input.count))
+        var out = [UInt8](repeating: 0, count: Int(destLen))
+        let rc = out.withUnsafeMutableBufferPointer { o in
+            input.withUnsafeBufferPointer { i in compress2(o.baseAddress, &destLen, i.baseAddress, uLong(i.count), 6) }
+        }
+        guard rc == Z_OK else { return nil }
+        out.removeLast(out.count - Int(destLen))
+        return out
+    }
+
+    static func inflate(_ input: UnsafeBufferPointer<UInt8>, size: Int) throws(StoreError) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: size)
+        var destLen = uLong(size)
+        let rc = out.withUnsafeMutableBufferPointer { o in uncompress(o.baseAddress, &destLen, input.baseAddress, uLong(input.count)) }
+        guard rc == Z_OK, Int(destLen) == size else { throw .corrupt("zlib chunk does not inflate (status \(rc))") }
+        return out
+    }
+}
