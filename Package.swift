@@ -52,8 +52,8 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "LanternModelTests", dependencies: ["LanternModel", "LanternPrices", "LanternTesting"], swiftSettings: strict),
-        .testTarget(name: "LanternCollectorTests", dependencies: ["LanternCollector", "LanternTesting"], swiftSettings: strict),
-        .testTarget(name: "LanternStoreTests", dependencies: ["LanternStore", "LanternCollector", "LanternPrices", "LanternTesting"], swiftSettings: strict),
+        .testTarget(name: "LanternCollectorTests", dependencies: ["LanternCollector", "LanternModel", "LanternTesting"], swiftSettings: strict),
+        .testTarget(name: "LanternStoreTests", dependencies: ["LanternStore", "LanternModel", "LanternCollector", "LanternPrices", "LanternTesting"], swiftSettings: strict),
         .testTarget(name: "LanternCLITests", dependencies: ["LanternTesting"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]

@@ -50,11 +50,15 @@ public struct Normalizer: Sendable {
         var best = [Int](repeating: -1, count: FieldProvenance.fieldCount)  // chosen attribute index per field
         var bestPriority = [Int](repeating: Int.max, count: FieldProvenance.fieldCount)
         let rules = ConventionTable.rules
+        // OpenInference's GenAI mode writes the *response* model into gen_ai.request.model; its own
+        // invocation parameters hold the model that was actually requested.
+        let isOpenInference = span.attributes.contains { $0.key == "openinference.span.kind" }
         for (i, attribute) in span.attributes.enumerated() {
             guard let rule = rules[attribute.key] else { continue }
             let f = rule.field.rawValue
-            if rule.priority < bestPriority[f], Self.read(attribute.value, rule.reader, span: span) != nil {
-                bestPriority[f] = rule.priority
+            let priority = isOpenInference && rule.reader == .jsonModel ? -1 : rule.priority
+            if priority < bestPriority[f], Self.read(attribute.value, rule.reader, span: span) != nil {
+                bestPriority[f] = priority
                 best[f] = i
             }
         }

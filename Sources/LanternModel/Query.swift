@@ -1,0 +1,199 @@
+/// A dimension spans can be grouped by.
+public enum GroupKey: String, Sendable, CaseIterable, Codable {
+    case service, serviceVersion = "service_version", environment, operation, provider
+    /// The serving model: response model, else request model.
+    case model
+    case requestModel = "request_model", responseModel = "response_model"
+    case variant, rollout, errorType = "error_type", finishReason = "finish_reason"
+    case minute, hour, day
+
+    /// Time buckets in nanoseconds (UTC, from the epoch).
+    public var bucketNanos: Int64? {
+        switch self {
+        case .minute: return 60_000_000_000
+        case .hour: return 3_600_000_000_000
+        case .day: return 86_400_000_000_000
+        default: return nil
+        }
+    }
+}
+
+/// Which spans a query covers. Empty lists mean "any".
+public struct SpanFilter: Sendable, Equatable {
+    /// Start time range, Unix nanoseconds, `from` inclusive and `until` exclusive.
+    public var from: Int64?
+    public var until: Int64?
+    public var services: [String] = []
+    public var models: [String] = []
+    public var variants: [String] = []
+    public var environments: [String] = []
+    public var operations: [String] = []
+    /// Only spans with GenAI facts (an operation, provider, model or token count).
+    public var genAIOnly = false
+
+    public init(from: Int64? = nil, until: Int64? = nil, services: [String] = [], models: [String] = [], variants: [String] = [],
+                environments: [String] = [], operations: [String] = [], genAIOnly: Bool = false) {
+        self.from = from
+        self.until = until
+        self.services = services
+        self.models = models
+        self.variants = variants
+        self.environments = environments
+        self.operations = operations
+        self.genAIOnly = genAIOnly
+    }
+}
+
+/// What to compute per group.
+public enum QueryMetric: String, Sendable, CaseIterable, Codable {
+    case count, errors, tokens, cost, ttft, latency
+}
+
+/// An aggregate query over stored spans.
+public struct SpanQuery: Sendable, Equatable {
+    public var filter: SpanFilter
+    public var groupBy: [GroupKey]
+    public var metrics: Set<QueryMetric>
+    /// Quantiles to report for TTFT and latency (linear interpolation between order statistics).
+    public var quantiles: [Double]
+
+    public init(filter: SpanFilter = .init(), groupBy: [GroupKey] = [], metrics: Set<QueryMetric> = Set(QueryMetric.allCases),
+                quantiles: [Double] = [0.5, 0.9, 0.95, 0.99]) {
+        self.filter = filter
+        self.groupBy = groupBy
+        self.metrics = metrics
+        self.quantiles = quantiles
+    }
+}
+
+/// Exact quantiles of a sample and how many values they rest on.
+public struct Distribution: Sendable, Equatable, Codable {
+    public var count: Int
+    /// Quantile -> value, in the query's order.
+    public var quantiles: [Double]
+    public var values: [Double]
+    public var mean: Double
+
+    public init(count: Int, quantiles: [Double], values: [Double], mean: Double) {
+        self.count = count
+        self.quantiles = quantiles
+        self.values = values
+        self.mean = mean
+    }
+
+    public func value(at q: Double) -> Double? {
+        quantiles.firstIndex(of: q).map { values[$0] }
+    }
+}
+
+/// The figures of one group.
+public struct GroupResult: Sendable, Equatable, Codable {
+    /// The group's value per `groupBy` dimension ("" where the span had none).
+    public var key: [String]
+    public var spans: Int
+    public var errors: Int
+    /// Spans that carried token counts, and their sums.
+    public var spansWithTokens: Int
+    public var inputTokens: Int64
+    public var outputTokens: Int64
+    public var cacheReadTokens: Int64
+    public var reasoningTokens: Int64
+    /// Spans that were priced (by a price table or a cost the span carried) and their total in USD.
+    public var spansCosted: Int
+    public var costUSD: Double
+    /// Priced spans that did not report cached tokens although their model prices them lower:
+    /// their cost is an upper bound.
+    public var spansCostUpperBound: Int
+    /// Spans that could carry TTFT (GenAI spans) and the TTFT distribution in seconds.
+    public var ttft: Distribution?
+    /// Span duration distribution in seconds.
+    public var latency: Distribution?
+
+    public init(key: [String]) {
+        self.key = key
+        spans = 0; errors = 0; spansWithTokens = 0; inputTokens = 0; outputTokens = 0; cacheReadTokens = 0; reasoningTokens = 0
+        spansCosted = 0; costUSD = 0; spansCostUpperBound = 0
+    }
+
+    public var errorRate: Double { spans == 0 ? 0 : Double(errors) / Double(spans) }
+    /// Share of spans with a TTFT.
+    public var ttftCoverage: Double { spans == 0 ? 0 : Double(ttft?.count ?? 0) / Double(spans) }
+    public var tokenCoverage: Double { spans == 0 ? 0 : Double(spansWithTokens) / Double(spans) }
+}
+
+/// The answer to a `SpanQuery`.
+public struct QueryResult: Sendable, Equatable, Codable {
+    public var groupBy: [GroupKey]
+    public var groups: [GroupResult]
+    /// Segments read and skipped by their zone maps, and unsealed journal batches read.
+    public var segmentsScanned: Int
+    public var segmentsSkipped: Int
+    public var journalBatchesScanned: Int
+
+    public init(groupBy: [GroupKey], groups: [GroupResult], segmentsScanned: Int = 0, segmentsSkipped: Int = 0, journalBatchesScanned: Int = 0) {
+        self.groupBy = groupBy
+        self.groups = groups
+        self.segmentsScanned = segmentsScanned
+        self.segmentsSkipped = segmentsSkipped
+        self.journalBatchesScanned = journalBatchesScanned
+    }
+}
+
+/// Drops data by age and by size.
+public struct RetentionPolicy: Sendable, Equatable {
+    /// Keep spans that started at most this long ago (nanoseconds); nil keeps all ages.
+    public var maxAgeNanos: Int64?
+    /// Keep the stored spans under this many bytes; nil means no size bound.
+    public var maxBytes: Int64?
+    public init(maxAgeNanos: Int64? = nil, maxBytes: Int64? = nil) {
+        self.maxAgeNanos = maxAgeNanos
+        self.maxBytes = maxBytes
+    }
+}
+
+/// What a retention pass removed.
+public struct RetentionResult: Sendable, Equatable {
+    public var segmentsDeleted: Int
+    public var spansDeleted: Int
+    public var bytesDeleted: Int64
+    public init(segmentsDeleted: Int = 0, spansDeleted: Int = 0, bytesDeleted: Int64 = 0) {
+        self.segmentsDeleted = segmentsDeleted
+        self.spansDeleted = spansDeleted
+        self.bytesDeleted = bytesDeleted
+    }
+}
+
+/// Counts and sizes of a store.
+public struct StoreStats: Sendable, Equatable, Codable {
+    public var sealedSpans: Int
+    public var journalSpans: Int
+    public var segments: Int
+    public var journalBatches: Int
+    public var fileBytes: Int64
+    public var minStartUnixNano: Int64?
+    public var maxStartUnixNano: Int64?
+    public init(sealedSpans: Int, journalSpans: Int, segments: Int, journalBatches: Int, fileBytes: Int64,
+                minStartUnixNano: Int64?, maxStartUnixNano: Int64?) {
+        self.sealedSpans = sealedSpans
+        self.journalSpans = journalSpans
+        self.segments = segments
+        self.journalBatches = journalBatches
+        self.fileBytes = fileBytes
+        self.minStartUnixNano = minStartUnixNano
+        self.maxStartUnixNano = maxStartUnixNano
+    }
+    public var totalSpans: Int { sealedSpans + journalSpans }
+}
+
+/// Where spans are kept: the embedded SQLite store, or a ClickHouse cluster. Appends are durable
+/// when they return; queries see every acknowledged span.
+public protocol SpanStore: Sendable {
+    /// Appends spans durably; returns once they would survive a crash.
+    func append(_ spans: [CanonicalSpan]) async throws
+    /// Aggregates spans; costs come from `prices` at each span's time.
+    func query(_ query: SpanQuery, prices: PriceBook) async throws -> QueryResult
+    /// Every stored span of one trace, in start order.
+    func trace(_ id: TraceID) async throws -> [CanonicalSpan]
+    func stats() async throws -> StoreStats
+    func applyRetention(_ policy: RetentionPolicy, nowUnixNano: Int64) async throws -> RetentionResult
+}

@@ -1,0 +1,351 @@
+import Foundation
+import LanternModel
+
+/// The embedded store: one SQLite file in WAL mode holding a durable journal of recent batches
+/// and sealed column segments with zone maps and a trace index.
+///
+/// Appends commit one journal row per batch (or one transaction for several batches: group
+/// commit) with `synchronous=FULL`, so a returned append survives a crash or power loss.
+/// `seal` moves journal rows into a segment in one transaction: a crash leaves either the
+/// journal rows or the segment, never half of either.
+public final class SQLiteSpanStore: @unchecked Sendable {
+    public struct Configuration: Sendable {
+        /// Spans per sealed segment.
+        public var segmentRows: Int = 65_536
+        /// Seal automatically after appends once the journal holds a segment's worth.
+        public var autoSeal: Bool = true
+        public init() {}
+    }
+
+    public let path: String
+    public let configuration: Configuration
+    let db: SQLiteDatabase
+    private let lock = NSLock()
+    private var journalSpans = 0
+    private var insertJournal: SQLiteStatement!
+
+    public init(path: String, configuration: Configuration = .init()) throws(StoreError) {
+        self.path = path
+        self.configuration = configuration
+        db = try SQLiteDatabase(path: path)
+        // auto_vacuum must be chosen before the first table exists.
+        try db.execute("PRAGMA auto_vacuum = INCREMENTAL")
+        try db.execute("PRAGMA journal_mode = WAL")
+        try db.execute("PRAGMA synchronous = FULL")
+        try db.execute("PRAGMA cache_size = -65536")
+        try db.execute("PRAGMA temp_store = MEMORY")
+        try Migrations.apply(to: db)
+        insertJournal = try db.prepare("INSERT INTO journal(appended_unix_nano, span_count, min_start, max_start, body) VALUES (?, ?, ?, ?, ?)")
+        journalSpans = Int(try db.scalarInt("SELECT coalesce(sum(span_count), 0) FROM journal"))
+    }
+
+    func withLock<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
+    }
+
+    // MARK: append
+
+    /// Appends one batch durably (its own transaction).
+    public func appendNow(_ spans: [CanonicalSpan]) throws(StoreError) {
+        try appendNow(batches: [spans])
+    }
+
+    /// Appends several batches in one transaction (group commit): one fsync for all of them.
+    public func appendNow(batches: [[CanonicalSpan]]) throws(StoreError) {
+        let encoded = batches.filter { !$0.isEmpty }.map { Self.journalEntry($0) }
+        guard !encoded.isEmpty else { return }
+        try withLock { () throws(StoreError) in
+            let now = Int64(Date().timeIntervalSince1970 * 1e9)
+            try db.transaction { () throws(StoreError) in
+                for e in encoded {
+                    try insertJournal.bind(1, now)
+                    try insertJournal.bind(2, Int64(e.count))
+                    try insertJournal.bind(3, e.minStart)
+                    try insertJournal.bind(4, e.maxStart)
+                    try insertJournal.bind(5, e.body)
+                    try insertJournal.run()
+                }
+            }
+            journalSpans += encoded.reduce(0) { $0 + $1.count }
+        }
+        if configuration.autoSeal && journalSpans >= configuration.segmentRows {
+            _ = try seal(force: false)
+        }
+    }
+
+    struct JournalEntry {
+        var count: Int
+        var minStart: Int64
+        var maxStart: Int64
+        var body: [UInt8]
+    }
+
+    static func journalEntry(_ spans: [CanonicalSpan]) -> JournalEntry {
+        let columns = SpanColumns(spans)
+        return JournalEntry(count: columns.count, minStart: columns.startTime.min() ?? 0, maxStart: columns.startTime.max() ?? 0,
+                            body: ChunkContainer.pack(columns.encodeChunks(compress: false)))
+    }
+
+    // MARK: seal
+
+    /// Moves journal batches into sealed segments of `segmentRows` spans. With `force`, also
+    /// seals a final partial segment. Returns the number of segments written.
+    @discardableResult
+    public func seal(force: Bool) throws(StoreError) -> Int {
+        try withLock { () throws(StoreError) -> Int in
+            var written = 0
+            while true {
+                let entries = try pendingJournal(limitSpans: configuration.segmentRows)
+                let total = entries.reduce(0) { $0 + $1.count }
+                guard total > 0, total >= configuration.segmentRows || force else { break }
+                var merged = SpanColumns()
+                for e in entries {
+                    let chunks = try e.body.withUnsafeBufferPointer { (b: UnsafeBufferPointer<UInt8>) throws(StoreError) in try ChunkContainer.unpack(b) }
+                    merged.append(try SpanColumns(chunks: chunks))
+                }
+                try writeSegment(merged, replacingJournalThrough: entries.last!.seq)
+                journalSpans -= total
+                written += 1
+            }
+            return written
+        }
+    }
+
+    private func pendingJournal(limitSpans: Int) throws(StoreError) -> [(seq: Int64, count: Int, body: [UInt8])] {
+        let s = try db.prepare("SELECT seq, span_count, body FROM journal ORDER BY seq")
+        var out: [(Int64, Int, [UInt8])] = []
+        var total = 0
+        while try s.step(), total < limitSpans {
+            let n = Int(s.int(1))
+            if total > 0 && total + n > limitSpans * 5 / 4 { break }
+            out.append((s.int(0), n, s.blob(2)))
+            total += n
+        }
+        return out
+    }
+
+    private func writeSegment(_ columns: SpanColumns, replacingJournalThrough seq: Int64) throws(StoreError) {
+        let chunks = columns.encodeChunks(compress: true)
+        let zone = ZoneMap(columns)
+        var traces = Set<TraceID>()
+        for i in 0..<columns.count { traces.insert(TraceID(high: columns.traceHigh[i], low: columns.traceLow[i])) }
+        let bloom = TraceBloom(traceIDs: traces)
+        let bytes = chunks.reduce(0) { $0 + $1.1.count }
+        try db.transaction { () throws(StoreError) in
+            let seg = try db.prepare("""
+                INSERT INTO segments(span_count, min_start, max_start, bytes, created_unix_nano, zone, trace_bloom)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """)
+            try seg.bind(1, Int64(columns.count))
+            try seg.bind(2, zone.minStart)
+            try seg.bind(3, zone.maxStart)
+            try seg.bind(4, Int64(bytes))
+            try seg.bind(5, Int64(Date().timeIntervalSince1970 * 1e9))
+            try seg.bind(6, zone.encoded())
+            try seg.bind(7, bloom.bits)
+            try seg.run()
+            let id = db.lastInsertRowID
+            let col = try db.prepare("INSERT INTO segment_columns(id, data) VALUES (?, ?)")
+            for (cid, data) in chunks {
+                try col.bind(1, id * 256 + Int64(cid.rawValue))
+                try col.bind(2, data)
+                try col.run()
+            }
+            let del = try db.prepare("DELETE FROM journal WHERE seq <= ?")
+            try del.bind(1, seq)
+            try del.run()
+        }
+    }
+
+    // MARK: reading
+
+    struct SegmentInfo {
+        var id: Int64
+        var spanCount: Int
+        var zone: ZoneMap
+        var bytes: Int64
+    }
+
+    func segments() throws(StoreError) -> [SegmentInfo] {
+        let s = try db.prepare("SELECT id, span_count, min_start, max_start, zone, bytes FROM segments ORDER BY id")
+        var out: [SegmentInfo] = []
+        while try s.step() {
+            let zone = try s.withBlob(4) { (b: UnsafeBufferPointer<UInt8>) throws(StoreError) in
+                try ZoneMap(minStart: s.int(2), maxStart: s.int(3), encoded: b)
+            }
+            out.append(SegmentInfo(id: s.int(0), spanCount: Int(s.int(1)), zone: zone, bytes: s.int(5)))
+        }
+        return out
+    }
+
+    /// The chunks of some columns of one segment.
+    func segmentChunks(_ segment: Int64, _ columns: Set<ColumnID>) throws(StoreError) -> [ColumnID: [UInt8]] {
+        let s = try db.prepare("SELECT data FROM segment_columns WHERE id = ?")
+        var out: [ColumnID: [UInt8]] = [:]
+        for c in columns {
+            s.reset()
+            try s.bind(1, segment * 256 + Int64(c.rawValue))
+            guard try s.step() else { throw .corrupt("segment \(segment) has no column \(c)") }
+            out[c] = s.blob(0)
+        }
+        return out
+    }
+
+    /// Journal batches (unsealed spans) whose start range may meet the filter: their chunks.
+    func journalChunks(_ columns: Set<ColumnID>, filter: SpanFilter) throws(StoreError) -> [[ColumnID: [UInt8]]] {
+        let s = try db.prepare("SELECT min_start, max_start, body FROM journal ORDER BY seq")
+        var out: [[ColumnID: [UInt8]]] = []
+        while try s.step() {
+            if let from = filter.from, s.int(1) < from { continue }
+            if let until = filter.until, s.int(0) >= until { continue }
+            out.append(try s.withBlob(2) { (b: UnsafeBufferPointer<UInt8>) throws(StoreError) in try ChunkContainer.unpack(b, only: columns) })
+        }
+        return out
+    }
+
+    // MARK: traces
+
+    /// Every stored span of one trace, ordered by start time.
+    public func traceNow(_ id: TraceID) throws(StoreError) -> [CanonicalSpan] {
+        try withLock { () throws(StoreError) -> [CanonicalSpan] in
+            var out: [CanonicalSpan] = []
+            let s = try db.prepare("SELECT id, trace_bloom FROM segments ORDER BY id")
+            var candidates: [Int64] = []
+            while try s.step() {
+                if TraceBloom(bytes: s.blob(1)).mayContain(id) { candidates.append(s.int(0)) }
+            }
+            var batches: [[ColumnID: [UInt8]]] = []
+            for seg in candidates { batches.append(try segmentChunks(seg, [.traceID])) }
+            var segmentOf: [Int] = Array(candidates.indices)
+            let journal = try journalChunks([.traceID], filter: SpanFilter())
+            batches += journal
+            segmentOf += Array(repeating: -1, count: journal.count)
+            for (k, chunks) in batches.enumerated() {
+                let ids = try TraceColumn.decode(chunks[.traceID]!)
+                guard ids.contains(id) else { continue }
+                let full: [ColumnID: [UInt8]]
+                if segmentOf[k] >= 0 {
+                    full = try segmentChunks(candidates[segmentOf[k]], Set(ColumnID.allCases))
+                } else {
+                    full = try journalChunks(Set(ColumnID.allCases), filter: SpanFilter())[k - candidates.count]
+                }
+                let columns = try SpanColumns(chunks: full)
+                let spans = try columns.canonicalSpans()
+                out += spans.enumerated().filter { ids[$0.offset] == id }.map(\.element)
+            }
+            return out.sorted { ($0.span.startTimeUnixNano, $0.span.spanID) < ($1.span.startTimeUnixNano, $1.span.spanID) }
+        }
+    }
+
+    /// Every stored span, in storage order (sealed segments first, then the journal).
+    public func allSpans() throws(StoreError) -> [CanonicalSpan] {
+        try withLock { () throws(StoreError) -> [CanonicalSpan] in
+            var out: [CanonicalSpan] = []
+            for seg in try segments() {
+                out += try SpanColumns(chunks: try segmentChunks(seg.id, Set(ColumnID.allCases))).canonicalSpans()
+            }
+            for chunks in try journalChunks(Set(ColumnID.allCases), filter: SpanFilter()) {
+                out += try SpanColumns(chunks: chunks).canonicalSpans()
+            }
+            return out
+        }
+    }
+
+    // MARK: stats and retention
+
+    public func statsNow() throws(StoreError) -> StoreStats {
+        try withLock { () throws(StoreError) -> StoreStats in
+            let seg = try db.prepare("SELECT count(*), coalesce(sum(span_count), 0), min(min_start), max(max_start) FROM segments")
+            _ = try seg.step()
+            let jr = try db.prepare("SELECT count(*), coalesce(sum(span_count), 0), min(min_start), max(max_start) FROM journal")
+            _ = try jr.step()
+            let mins = [seg.isNull(2) ? nil : seg.int(2), jr.isNull(2) ? nil : jr.int(2)].compactMap { $0 }
+            let maxs = [seg.isNull(3) ? nil : seg.int(3), jr.isNull(3) ? nil : jr.int(3)].compactMap { $0 }
+            return StoreStats(sealedSpans: Int(seg.int(1)), journalSpans: Int(jr.int(1)), segments: Int(seg.int(0)),
+                              journalBatches: Int(jr.int(0)), fileBytes: try fileBytesLocked(),
+                              minStartUnixNano: mins.min(), maxStartUnixNano: maxs.max())
+        }
+    }
+
+    private func fileBytesLocked() throws(StoreError) -> Int64 {
+        let pages = try db.scalarInt("PRAGMA page_count")
+        let free = try db.scalarInt("PRAGMA freelist_count")
+        return (pages - free) * (try db.scalarInt("PRAGMA page_size"))
+    }
+
+    /// Deletes whole segments older than the age bound, then the oldest segments until the
+    /// data fits the size bound. Each segment goes in its own short transaction, so ingest is
+    /// never blocked for long. A segment straddling the age cutoff stays until all of it is old.
+    public func applyRetentionNow(_ policy: RetentionPolicy, nowUnixNano: Int64) throws(StoreError) -> RetentionResult {
+        var result = RetentionResult()
+        let all = try withLock { () throws(StoreError) in try segments() }.sorted { $0.zone.maxStart < $1.zone.maxStart }
+        var doomed: [SegmentInfo] = []
+        if let age = policy.maxAgeNanos {
+            doomed += all.filter { $0.zone.maxStart < nowUnixNano - age }
+        }
+        if let maxBytes = policy.maxBytes {
+            var remaining = all.filter { s in !doomed.contains { $0.id == s.id } }
+            var total = remaining.reduce(Int64(0)) { $0 + $1.bytes }
+            while total > maxBytes, !remaining.isEmpty {
+                let oldest = remaining.removeFirst()
+                doomed.append(oldest)
+                total -= oldest.bytes
+            }
+        }
+        for seg in doomed {
+            try withLock { () throws(StoreError) in
+                try db.transaction { () throws(StoreError) in
+                    let d = try db.prepare("DELETE FROM segment_columns WHERE id >= ? AND id < ?")
+                    try d.bind(1, seg.id * 256)
+                    try d.bind(2, seg.id * 256 + 256)
+                    try d.run()
+                    let s = try db.prepare("DELETE FROM segments WHERE id = ?")
+                    try s.bind(1, seg.id)
+                    try s.run()
+                }
+            }
+            result.segmentsDeleted += 1
+            result.spansDeleted += seg.spanCount
+            result.bytesDeleted += seg.bytes
+        }
+        if !doomed.isEmpty { try withLock { () throws(StoreError) in try db.execute("PRAGMA incremental_vacuum") } }
+        return result
+    }
+
+    /// Returns free pages to the file system and checkpoints the WAL into the main file.
+    public func compact() throws(StoreError) {
+        try withLock { () throws(StoreError) in
+            try db.execute("PRAGMA incremental_vacuum")
+            try db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        }
+    }
+}
+
+extension SQLiteSpanStore: SpanStore {
+    public func append(_ spans: [CanonicalSpan]) async throws { try appendNow(spans) }
+    public func query(_ query: SpanQuery, prices: PriceBook) async throws -> QueryResult { try queryNow(query, prices: prices) }
+    public func trace(_ id: TraceID) async throws -> [CanonicalSpan] { try traceNow(id) }
+    public func stats() async throws -> StoreStats { try statsNow() }
+    public func applyRetention(_ policy: RetentionPolicy, nowUnixNano: Int64) async throws -> RetentionResult {
+        try applyRetentionNow(policy, nowUnixNano: nowUnixNano)
+    }
+}
+
+/// Decodes a trace-id chunk to one id per row.
+enum TraceColumn {
+    static func decode(_ chunk: [UInt8]) throws(StoreError) -> [TraceID] {
+        let payload = try chunk.withUnsafeBufferPointer { (b: UnsafeBufferPointer<UInt8>) throws(StoreError) in try ChunkCompression.open(b) }
+        return try payload.withUnsafeBufferPointer { (b: UnsafeBufferPointer<UInt8>) throws(StoreError) -> [TraceID] in
+            var r = ByteReader(b)
+            let n = try r.count(limit: r.remaining / 16)
+            var d: [TraceID] = []
+            for _ in 0..<n { d.append(TraceID(high: try r.fixed64(), low: try r.fixed64())) }
+            return try IntCodec.decode(&r).map { (c: Int64) throws(StoreError) -> TraceID in
+                guard c >= 0, c < Int64(n) else { throw .corrupt("trace id code out of range") }
+                return d[Int(c)]
+            }
+        }
+    }
+}
