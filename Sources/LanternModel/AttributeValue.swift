@@ -1,5 +1,5 @@
 /// An OTLP `AnyValue`: every kind the protocol carries, so nothing a client sent is lost.
-public indirect enum AttributeValue: Sendable, CustomStringConvertible {
+public enum AttributeValue: Sendable, CustomStringConvertible {
     case string(String)
     case bool(Bool)
     case int(Int64)

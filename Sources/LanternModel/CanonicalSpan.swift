@@ -79,41 +79,50 @@ public enum CanonicalField: Int, Sendable, CaseIterable, CustomStringConvertible
 
 /// Where each canonical field came from: its convention and, when it was read from one span
 /// attribute verbatim, that attribute's index (so the store need not keep the value twice).
+/// Packed in three words so that carrying it costs no allocation.
 public struct FieldProvenance: Sendable, Equatable {
     public static let fieldCount = CanonicalField.allCases.count
-    private var conventions: [UInt8]
-    private var attributeIndexes: [Int32]
+    /// 4 bits per field.
+    private var conventions: UInt128 = 0
+    /// 8 bits per field: attribute index + 1 (0 = none); fields 0-15 and 16-31.
+    private var indexesLow: UInt128 = 0
+    private var indexesHigh: UInt128 = 0
 
-    public init() {
-        conventions = Array(repeating: 0, count: Self.fieldCount)
-        attributeIndexes = Array(repeating: -1, count: Self.fieldCount)
-    }
+    public init() {}
 
     public subscript(_ field: CanonicalField) -> Convention {
-        get { Convention(rawValue: conventions[field.rawValue]) ?? .absent }
-        set { conventions[field.rawValue] = newValue.rawValue }
+        get { Convention(rawValue: UInt8(truncatingIfNeeded: (conventions >> (4 * UInt128(field.rawValue))) & 0xF)) ?? .absent }
+        set {
+            let shift = 4 * UInt128(field.rawValue)
+            conventions = (conventions & ~(0xF << shift)) | (UInt128(newValue.rawValue & 0xF) << shift)
+        }
     }
 
     /// The index of the span attribute the field's value was copied from unchanged, if any.
     public func attributeIndex(_ field: CanonicalField) -> Int? {
-        let i = attributeIndexes[field.rawValue]
-        return i >= 0 ? Int(i) : nil
+        let f = field.rawValue
+        let word = f < 16 ? indexesLow : indexesHigh
+        let v = Int((word >> (8 * UInt128(f & 15))) & 0xFF)
+        return v == 0 ? nil : v - 1
     }
 
+    /// Records the attribute a field was copied from; indexes past 254 are not recorded.
     public mutating func setAttributeIndex(_ index: Int?, for field: CanonicalField) {
-        attributeIndexes[field.rawValue] = Int32(index ?? -1)
+        let f = field.rawValue
+        let stored = UInt128(index.map { $0 < 255 ? $0 + 1 : 0 } ?? 0)
+        let shift = 8 * UInt128(f & 15)
+        if f < 16 {
+            indexesLow = (indexesLow & ~(0xFF << shift)) | (stored << shift)
+        } else {
+            indexesHigh = (indexesHigh & ~(0xFF << shift)) | (stored << shift)
+        }
     }
 
     /// The conventions of all fields packed 4 bits each, for compact storage.
-    public var packedConventions: UInt128 {
-        var v: UInt128 = 0
-        for (i, c) in conventions.enumerated() { v |= UInt128(c & 0xF) << (4 * UInt128(i)) }
-        return v
-    }
+    public var packedConventions: UInt128 { conventions }
 
     public init(packedConventions v: UInt128) {
-        self.init()
-        for i in 0..<Self.fieldCount { conventions[i] = UInt8(truncatingIfNeeded: (v >> (4 * UInt128(i))) & 0xF) }
+        conventions = v
     }
 }
 

@@ -9,13 +9,18 @@ public struct TraceID: Hashable, Comparable, Sendable, CustomStringConvertible {
     }
 
     /// Builds an id from exactly 16 bytes; nil for any other length.
-    public init?<C: Collection>(bytes: C) where C.Element == UInt8 {
-        guard bytes.count == 16 else { return nil }
-        var h: UInt64 = 0, l: UInt64 = 0
-        for (i, b) in bytes.enumerated() {
-            if i < 8 { h = h << 8 | UInt64(b) } else { l = l << 8 | UInt64(b) }
-        }
-        self.init(high: h, low: l)
+    @inlinable
+    public init?(bytes: UnsafeBufferPointer<UInt8>) {
+        guard bytes.count == 16, let base = bytes.baseAddress else { return nil }
+        let raw = UnsafeRawPointer(base)
+        self.init(high: UInt64(bigEndian: raw.loadUnaligned(as: UInt64.self)),
+                  low: UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
+    }
+
+    /// Builds an id from exactly 16 bytes; nil for any other length.
+    public init?(bytes: [UInt8]) {
+        guard let id = bytes.withUnsafeBufferPointer({ TraceID(bytes: $0) }) else { return nil }
+        self = id
     }
 
     /// Parses 32 hex digits in either case; nil for anything else.
@@ -39,11 +44,16 @@ public struct SpanID: Hashable, Comparable, Sendable, CustomStringConvertible {
     public init(raw: UInt64) { self.raw = raw }
 
     /// Builds an id from exactly 8 bytes; nil for any other length.
-    public init?<C: Collection>(bytes: C) where C.Element == UInt8 {
-        guard bytes.count == 8 else { return nil }
-        var v: UInt64 = 0
-        for b in bytes { v = v << 8 | UInt64(b) }
-        self.init(raw: v)
+    @inlinable
+    public init?(bytes: UnsafeBufferPointer<UInt8>) {
+        guard bytes.count == 8, let base = bytes.baseAddress else { return nil }
+        self.init(raw: UInt64(bigEndian: UnsafeRawPointer(base).loadUnaligned(as: UInt64.self)))
+    }
+
+    /// Builds an id from exactly 8 bytes; nil for any other length.
+    public init?(bytes: [UInt8]) {
+        guard let id = bytes.withUnsafeBufferPointer({ SpanID(bytes: $0) }) else { return nil }
+        self = id
     }
 
     /// Parses 16 hex digits in either case; nil for anything else.

@@ -21,6 +21,7 @@ public final class SQLiteSpanStore: @unchecked Sendable {
     public let configuration: Configuration
     let db: SQLiteDatabase
     private let lock = NSLock()
+    private let sealLock = NSLock()
     private var journalSpans = 0
     private var insertJournal: SQLiteStatement!
 
@@ -70,7 +71,7 @@ public final class SQLiteSpanStore: @unchecked Sendable {
             }
             journalSpans += encoded.reduce(0) { $0 + $1.count }
         }
-        if configuration.autoSeal && journalSpans >= configuration.segmentRows {
+        if configuration.autoSeal && unsealedSpans >= configuration.segmentRows {
             _ = try seal(force: false)
         }
     }
@@ -91,26 +92,38 @@ public final class SQLiteSpanStore: @unchecked Sendable {
     // MARK: seal
 
     /// Moves journal batches into sealed segments of `segmentRows` spans. With `force`, also
-    /// seals a final partial segment. Returns the number of segments written.
+    /// seals a final partial segment. Returns the number of segments written. The segment is
+    /// built outside the store lock, so appends and queries go on while it is encoded; it is
+    /// written, and its journal rows deleted, in one transaction.
     @discardableResult
     public func seal(force: Bool) throws(StoreError) -> Int {
-        try withLock { () throws(StoreError) -> Int in
-            var written = 0
-            while true {
-                let entries = try pendingJournal(limitSpans: configuration.segmentRows)
-                let total = entries.reduce(0) { $0 + $1.count }
-                guard total > 0, total >= configuration.segmentRows || force else { break }
-                var merged = SpanColumns()
-                for e in entries {
-                    let chunks = try e.body.withUnsafeBufferPointer { (b: UnsafeBufferPointer<UInt8>) throws(StoreError) in try ChunkContainer.unpack(b) }
-                    merged.append(try SpanColumns(chunks: chunks))
-                }
-                try writeSegment(merged, replacingJournalThrough: entries.last!.seq)
-                journalSpans -= total
-                written += 1
+        sealLock.lock()
+        defer { sealLock.unlock() }
+        var written = 0
+        while true {
+            let entries = try withLock { () throws(StoreError) in try pendingJournal(limitSpans: configuration.segmentRows) }
+            let total = entries.reduce(0) { $0 + $1.count }
+            guard total > 0, total >= configuration.segmentRows || force else { break }
+            var merged = SpanColumns()
+            for e in entries {
+                let chunks = try e.body.withUnsafeBufferPointer { (b: UnsafeBufferPointer<UInt8>) throws(StoreError) in try ChunkContainer.unpack(b) }
+                merged.append(try SpanColumns(chunks: chunks))
             }
-            return written
+            let segment = BuiltSegment(merged)
+            try withLock { () throws(StoreError) in
+                try writeSegment(segment, replacingJournalThrough: entries.last!.seq)
+                journalSpans -= total
+            }
+            written += 1
         }
+        return written
+    }
+
+    /// Spans in the journal, not yet sealed.
+    public var unsealedSpans: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return journalSpans
     }
 
     private func pendingJournal(limitSpans: Int) throws(StoreError) -> [(seq: Int64, count: Int, body: [UInt8])] {
@@ -126,19 +139,32 @@ public final class SQLiteSpanStore: @unchecked Sendable {
         return out
     }
 
-    private func writeSegment(_ columns: SpanColumns, replacingJournalThrough seq: Int64) throws(StoreError) {
-        let chunks = columns.encodeChunks(compress: true)
-        let zone = ZoneMap(columns)
-        var traces = Set<TraceID>()
-        for i in 0..<columns.count { traces.insert(TraceID(high: columns.traceHigh[i], low: columns.traceLow[i])) }
-        let bloom = TraceBloom(traceIDs: traces)
+    /// A segment encoded and ready to write.
+    struct BuiltSegment {
+        var count: Int
+        var chunks: [(ColumnID, [UInt8])]
+        var zone: ZoneMap
+        var bloom: TraceBloom
+
+        init(_ columns: SpanColumns) {
+            count = columns.count
+            chunks = columns.encodeChunks(compress: true)
+            zone = ZoneMap(columns)
+            var traces = Set<TraceID>()
+            for i in 0..<columns.count { traces.insert(TraceID(high: columns.traceHigh[i], low: columns.traceLow[i])) }
+            bloom = TraceBloom(traceIDs: traces)
+        }
+    }
+
+    private func writeSegment(_ segment: BuiltSegment, replacingJournalThrough seq: Int64) throws(StoreError) {
+        let chunks = segment.chunks, zone = segment.zone, bloom = segment.bloom
         let bytes = chunks.reduce(0) { $0 + $1.1.count }
         try db.transaction { () throws(StoreError) in
             let seg = try db.prepare("""
                 INSERT INTO segments(span_count, min_start, max_start, bytes, created_unix_nano, zone, trace_bloom)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
                 """)
-            try seg.bind(1, Int64(columns.count))
+            try seg.bind(1, Int64(segment.count))
             try seg.bind(2, zone.minStart)
             try seg.bind(3, zone.maxStart)
             try seg.bind(4, Int64(bytes))

@@ -79,8 +79,9 @@ struct BenchCommand: ParsableCommand {
         // 2. Ingest everything: decode, normalize, durable append (group commit).
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: db + suffix) }
         var config = SQLiteSpanStore.Configuration()
-        config.autoSeal = true
+        config.autoSeal = false
         let store = try SQLiteSpanStore(path: db, configuration: config)
+        let sealer = BackgroundSealer(store: store)
         var appendSeconds = 0.0
         let ingestStart = Date()
         var pending: [[CanonicalSpan]] = []
@@ -104,6 +105,8 @@ struct BenchCommand: ParsableCommand {
         progress.finish()
         let ingestSeconds = Date().timeIntervalSince(ingestStart)
         let sealStart = Date()
+        sealer.stop()
+        if let e = sealer.lastError { throw e }
         try store.seal(force: true)
         try store.compact()
         result.seal_seconds = Date().timeIntervalSince(sealStart)
@@ -112,7 +115,7 @@ struct BenchCommand: ParsableCommand {
         let attrs = try FileManager.default.attributesOfItem(atPath: db)
         result.db_bytes = (attrs[.size] as? Int64) ?? Int64((attrs[.size] as? Int) ?? 0)
         result.bytes_per_span = (Double(result.db_bytes) / Double(result.spans) * 10).rounded() / 10
-        log("ingest: \(result.spans) spans; append (durable, sealing included) \(Int(result.append_spans_per_s)) spans/s; end to end \(Int(result.ingest_spans_per_s)) spans/s")
+        log("ingest: \(result.spans) spans; durable append (journal, group commit; sealing on a second thread) \(Int(result.append_spans_per_s)) spans/s; end to end \(Int(result.ingest_spans_per_s)) spans/s")
         log(String(format: "size: %d bytes, %.1f bytes/span", result.db_bytes, result.bytes_per_span))
 
         // 3. Queries.

@@ -34,7 +34,10 @@ struct IngestCommand: ParsableCommand {
 
     func run() throws {
         let (files, skipped) = try PayloadFiles.expand(paths)
-        let store = try SQLiteSpanStore(path: database.path)
+        var config = SQLiteSpanStore.Configuration()
+        config.autoSeal = false
+        let store = try SQLiteSpanStore(path: database.path, configuration: config)
+        let sealer = BackgroundSealer(store: store)
         let decoder = OTLPTraceBodyDecoder()
         let normalizer = Normalizer()
         var summary = Summary()
@@ -68,7 +71,8 @@ struct IngestCommand: ParsableCommand {
             progress.update(done: i + 1, detail: "\(summary.spansAccepted) spans")
         }
         try store.appendNow(batches: pending)
-        try store.seal(force: false)
+        sealer.stop()
+        if let e = sealer.lastError { throw e }
         progress.finish()
         summary.seconds = Date().timeIntervalSince(started)
         summary.spansPerSecond = summary.seconds > 0 ? Double(summary.spansAccepted) / summary.seconds : 0

@@ -1,5 +1,5 @@
 /// A parsed JSON document. Numbers keep their source text so 64-bit integers stay exact.
-public indirect enum JSONValue: Sendable, Equatable {
+public enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
     case number(String)

@@ -112,6 +112,39 @@ enum ConventionTable {
         return t
     }()
 
+    /// The rule for an attribute key, through an open-addressing table hashed on the key's UTF-8
+    /// bytes (several times faster than a String-keyed Dictionary on this hot path).
+    static func lookup(_ key: String) -> AttributeRule? {
+        var k = key
+        let h = k.withUTF8 { fnv1a($0) }
+        var slot = Int(truncatingIfNeeded: h) & (slotCount - 1)
+        while true {
+            guard let entry = slots[slot] else { return nil }
+            if entry.hash == h && entry.key == key { return entry.rule }
+            slot = (slot + 1) & (slotCount - 1)
+        }
+    }
+
+    private static let slotCount = 512
+    private static let slots: [(hash: UInt64, key: String, rule: AttributeRule)?] = {
+        var table = [(hash: UInt64, key: String, rule: AttributeRule)?](repeating: nil, count: slotCount)
+        for (key, rule) in rules {
+            var k = key
+            let h = k.withUTF8 { fnv1a($0) }
+            var slot = Int(truncatingIfNeeded: h) & (slotCount - 1)
+            while table[slot] != nil { slot = (slot + 1) & (slotCount - 1) }
+            table[slot] = (h, key, rule)
+        }
+        return table
+    }()
+
+    @inline(__always)
+    static func fnv1a(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return h ^ (h >> 32)
+    }
+
     /// Span events whose first occurrence marks the first streamed chunk.
     static let firstChunkEvents: Set<String> = [
         "First Token Stream Event", "gen_ai.content.completion.chunk", "llm.content.completion.chunk",

@@ -47,20 +47,25 @@ public struct Normalizer: Sendable {
     }
 
     public func normalize(_ span: Span, origin: SpanOrigin, facts: ResourceFacts) -> CanonicalSpan {
-        var best = [Int](repeating: -1, count: FieldProvenance.fieldCount)  // chosen attribute index per field
-        var bestPriority = [Int](repeating: Int.max, count: FieldProvenance.fieldCount)
-        let rules = ConventionTable.rules
+        var best = InlineArray<32, Int16>(repeating: -1)  // chosen attribute index per field
+        var bestPriority = InlineArray<32, Int8>(repeating: Int8.max)
         // OpenInference's GenAI mode writes the *response* model into gen_ai.request.model; its own
         // invocation parameters hold the model that was actually requested.
-        let isOpenInference = span.attributes.contains { $0.key == "openinference.span.kind" }
-        for (i, attribute) in span.attributes.enumerated() {
-            guard let rule = rules[attribute.key] else { continue }
+        var isOpenInference = false
+        let attributes = span.attributes
+        for i in 0..<min(attributes.count, Int(Int16.max)) {
+            let attribute = attributes[i]
+            guard let rule = ConventionTable.lookup(attribute.key) else { continue }
+            if rule.reader == .operationKind { isOpenInference = true }
             let f = rule.field.rawValue
-            let priority = isOpenInference && rule.reader == .jsonModel ? -1 : rule.priority
-            if priority < bestPriority[f], Self.read(attribute.value, rule.reader, span: span) != nil {
-                bestPriority[f] = priority
-                best[f] = i
+            if Int8(rule.priority) < bestPriority[f], Self.read(attribute.value, rule.reader, span: span) != nil {
+                bestPriority[f] = Int8(rule.priority)
+                best[f] = Int16(i)
             }
+        }
+        if isOpenInference, let i = span.attributes.firstIndex(where: { $0.key == "llm.invocation_parameters" }),
+           Self.read(span.attributes[i].value, .jsonModel, span: span) != nil {
+            best[CanonicalField.requestModel.rawValue] = Int16(i)
         }
 
         var c = CanonicalSpan(span: span, origin: origin)
@@ -72,11 +77,10 @@ public struct Normalizer: Sendable {
         c.provenance[.environment] = facts.environmentConvention
 
         func take(_ field: CanonicalField) -> (value: ReadValue, index: Int, rule: AttributeRule)? {
-            let i = best[field.rawValue]
+            let i = Int(best[field.rawValue])
             guard i >= 0 else { return nil }
             let a = span.attributes[i]
-            let rule = rules[a.key]!
-            guard let v = Self.read(a.value, rule.reader, span: span) else { return nil }
+            guard let rule = ConventionTable.lookup(a.key), let v = Self.read(a.value, rule.reader, span: span) else { return nil }
             return (v, i, rule)
         }
         /// Records the field's convention, and the attribute index when the stored value is the attribute verbatim.
@@ -85,16 +89,17 @@ public struct Normalizer: Sendable {
             if verbatim { c.provenance.setAttributeIndex(hit.index, for: field) }
         }
 
-        let stringFields: [(CanonicalField, WritableKeyPath<GenAIFields, String?>)] = [
-            (.requestModel, \.requestModel), (.responseModel, \.responseModel),
-            (.conversationID, \.conversationID), (.userID, \.userID), (.promptName, \.promptName), (.promptVersion, \.promptVersion),
-        ]
-        for (field, path) in stringFields {
-            if let hit = take(field), case .text(let s) = hit.value {
-                c.genAI[keyPath: path] = s
-                record(field, hit, verbatim: span.attributes[hit.index].value == .string(s))
-            }
+        func text(_ field: CanonicalField) -> String? {
+            guard let hit = take(field), case .text(let s) = hit.value else { return nil }
+            record(field, hit, verbatim: span.attributes[hit.index].value == .string(s))
+            return s
         }
+        c.genAI.requestModel = text(.requestModel)
+        c.genAI.responseModel = text(.responseModel)
+        c.genAI.conversationID = text(.conversationID)
+        c.genAI.userID = text(.userID)
+        c.genAI.promptName = text(.promptName)
+        c.genAI.promptVersion = text(.promptVersion)
 
         if let hit = take(.operation), case .text(let s) = hit.value {
             c.genAI.operation = s
@@ -106,33 +111,34 @@ public struct Normalizer: Sendable {
             record(.provider, hit, verbatim: mapped == raw && span.attributes[hit.index].value == .string(raw))
         }
 
-        var tokens: [CanonicalField: Int64] = [:]
-        for field in [CanonicalField.inputTokens, .outputTokens, .cacheReadTokens, .cacheCreationTokens, .reasoningTokens] {
+        var tokens = InlineArray<5, Int64>(repeating: -1)
+        for (k, field) in Self.tokenFields.enumerated() {
             if let hit = take(field), case .integer(let n) = hit.value {
-                tokens[field] = n
+                tokens[k] = n
                 record(field, hit, verbatim: span.attributes[hit.index].value == .int(n))
             }
         }
+        func token(_ k: Int) -> Int64? { tokens[k] >= 0 ? tokens[k] : nil }
         // Input includes cache reads and writes, output includes reasoning (the OTel GenAI rule).
         // A count smaller than its parts was reported exclusive of them: add them once, never twice.
-        if var input = tokens[.inputTokens] {
-            let cached = (tokens[.cacheReadTokens] ?? 0) + (tokens[.cacheCreationTokens] ?? 0)
+        if var input = token(0) {
+            let cached = (token(2) ?? 0) + (token(3) ?? 0)
             if cached > input {
                 input += cached
                 c.provenance.setAttributeIndex(nil, for: .inputTokens)
             }
             c.genAI.inputTokens = input
         }
-        if var output = tokens[.outputTokens] {
-            if let r = tokens[.reasoningTokens], r > output {
+        if var output = token(1) {
+            if let r = token(4), r > output {
                 output += r
                 c.provenance.setAttributeIndex(nil, for: .outputTokens)
             }
             c.genAI.outputTokens = output
         }
-        c.genAI.cacheReadTokens = tokens[.cacheReadTokens]
-        c.genAI.cacheCreationTokens = tokens[.cacheCreationTokens]
-        c.genAI.reasoningTokens = tokens[.reasoningTokens]
+        c.genAI.cacheReadTokens = token(2)
+        c.genAI.cacheCreationTokens = token(3)
+        c.genAI.reasoningTokens = token(4)
 
         if let hit = take(.timeToFirstToken), case .seconds(let s) = hit.value {
             c.genAI.timeToFirstToken = s
@@ -188,6 +194,8 @@ public struct Normalizer: Sendable {
         }
         return c
     }
+
+    static let tokenFields: [CanonicalField] = [.inputTokens, .outputTokens, .cacheReadTokens, .cacheCreationTokens, .reasoningTokens]
 
     enum ReadValue {
         case text(String)

@@ -1,3 +1,4 @@
+import Foundation
 /// A bounds-checked cursor over protobuf wire bytes. Every read checks the end; nothing traps.
 struct ProtobufReader {
     let base: UnsafePointer<UInt8>
@@ -110,7 +111,8 @@ final class StringInterner {
         for b in buffer { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
         let slot = Int(truncatingIfNeeded: h ^ (h >> 29)) & (Self.slots - 1)
         return try entries.withUnsafeMutableBufferPointer { (e: inout UnsafeMutableBufferPointer<Entry>) throws(OTLPDecodingError) -> String in
-            if e[slot].hash == h && e[slot].bytes.count == count && e[slot].bytes.elementsEqual(buffer) {
+            if e[slot].hash == h && e[slot].bytes.count == count
+                && e[slot].bytes.withUnsafeBufferPointer({ memcmp($0.baseAddress!, buffer.baseAddress!, count) == 0 }) {
                 return e[slot].string
             }
             let s = try Self.make(buffer, offset: range.lowerBound)

@@ -127,6 +127,24 @@ enum NullableIntCodec {
     }
 }
 
+extension NullableIntCodec {
+    /// Values with 0 where null, and the presence flags.
+    static func decodeDense(_ r: inout ByteReader) throws(StoreError) -> (values: [Int64], present: [Bool]) {
+        let count = try r.count()
+        let present = try PresenceCodec.decode(&r, count: count)
+        let packed = try IntCodec.decode(&r)
+        if packed.count == count { return (packed, present) }
+        var out = [Int64](repeating: 0, count: count)
+        var k = 0
+        for i in 0..<count where present[i] {
+            guard k < packed.count else { throw .corrupt("nullable column has fewer values than present flags") }
+            out[i] = packed[k]
+            k += 1
+        }
+        return (out, present)
+    }
+}
+
 /// Nullable doubles: presence bitmap, then the present values byte-shuffled (all first bytes,
 /// then all second bytes, ...) so that zlib finds the repeated exponent bytes.
 enum NullableDoubleCodec {
@@ -138,6 +156,30 @@ enum NullableDoubleCodec {
         for plane in (0..<8).reversed() {
             for v in present { w.byte(UInt8(truncatingIfNeeded: v.bitPattern >> (8 * UInt64(plane)))) }
         }
+    }
+
+    /// Values with 0 where null, and the presence flags.
+    static func decodeDense(_ r: inout ByteReader) throws(StoreError) -> (values: [Double], present: [Bool]) {
+        let count = try r.count()
+        let present = try PresenceCodec.decode(&r, count: count)
+        let n = try r.count()
+        let planes = try r.slice(n * 8)
+        var bits = [UInt64](repeating: 0, count: n)
+        bits.withUnsafeMutableBufferPointer { out in
+            for p in 0..<8 {
+                let shift = UInt64(7 - p) * 8
+                let plane = UnsafeBufferPointer(rebasing: planes[(p * n)..<(p * n + n)])
+                for i in 0..<n { out[i] |= UInt64(plane[i]) << shift }
+            }
+        }
+        var out = [Double](repeating: 0, count: count)
+        var k = 0
+        for i in 0..<count where present[i] {
+            guard k < n else { throw .corrupt("double column has fewer values than present flags") }
+            out[i] = Double(bitPattern: bits[k])
+            k += 1
+        }
+        return (out, present)
     }
 
     static func decode(_ r: inout ByteReader) throws(StoreError) -> [Double?] {
@@ -167,15 +209,20 @@ enum StringDictionaryCodec {
         var index: [String: Int64] = [:]
         var dictionary: [String] = []
         var codes = [Int64](repeating: 0, count: values.count)
+        var previous: (String, Int64)? = nil
         for (i, v) in values.enumerated() {
             guard let v else { continue }
-            if let c = index[v] {
+            if let (p, c) = previous, p == v {
+                codes[i] = c
+            } else if let c = index[v] {
+                previous = (v, c)
                 codes[i] = c
             } else {
                 dictionary.append(v)
                 let c = Int64(dictionary.count)
                 index[v] = c
                 codes[i] = c
+                previous = (v, c)
             }
         }
         w.varint(dictionary.count)
@@ -240,6 +287,14 @@ enum ChunkCompression {
         out.append(0)
         out.append(contentsOf: payload)
         return out
+    }
+
+    /// Runs `body` over the payload without copying it when the chunk is not compressed.
+    static func withPayload<T>(_ chunk: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) throws(StoreError) -> T) throws(StoreError) -> T {
+        guard let flag = chunk.first else { throw .corrupt("empty chunk") }
+        if flag == 0 { return try body(UnsafeBufferPointer(rebasing: chunk[1...])) }
+        let inflated = try open(chunk)
+        return try inflated.withUnsafeBufferPointer { (b: UnsafeBufferPointer<UInt8>) throws(StoreError) -> T in try body(b) }
     }
 
     static func open(_ chunk: UnsafeBufferPointer<UInt8>) throws(StoreError) -> [UInt8] {

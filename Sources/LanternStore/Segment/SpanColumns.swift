@@ -46,7 +46,8 @@ struct SpanColumns {
         self.init()
         reserve(spans.count)
         var originIndex: [SpanOrigin: Int64] = [:]
-        var shapeIndex: [[UInt8]: Int64] = [:]
+        var lastOrigin: (SpanOrigin, Int64)? = nil
+        var shapeIndex: [ByteKey: Int64] = [:]
         var stringValues = Self.stringColumns.map { _ in [String?]() }
         var intValues = Self.intColumns.map { _ in [Int64?]() }
         var ttft: [Double?] = [], cost: [Double?] = []
@@ -70,8 +71,11 @@ struct SpanColumns {
             droppedAttributes.append(Int64(s.droppedAttributesCount))
             droppedEvents.append(Int64(s.droppedEventsCount))
             droppedLinks.append(Int64(s.droppedLinksCount))
-            if let code = originIndex[c.origin] {
+            if let (o, code) = lastOrigin, o == c.origin {
                 originCode.append(code)
+            } else if let code = originIndex[c.origin] {
+                originCode.append(code)
+                lastOrigin = (c.origin, code)
             } else {
                 var w = ByteWriter()
                 ValueEncoding.writeOrigin(c.origin, &w)
@@ -79,14 +83,14 @@ struct SpanColumns {
                 origins.append(w.bytes)
                 originIndex[c.origin] = code
                 originCode.append(code)
+                lastOrigin = (c.origin, code)
             }
             let g = c.genAI
-            let canonicalStrings: [String?] = [
-                c.serviceName, c.serviceVersion, c.environment, g.operation, g.provider, g.requestModel, g.responseModel,
-                g.finishReason, g.errorType, g.conversationID, g.userID, g.promptName, g.promptVersion,
-                c.release.variant, c.release.rollout,
-            ]
-            for i in canonicalStrings.indices { stringValues[i].append(canonicalStrings[i]) }
+            stringValues[0].append(c.serviceName); stringValues[1].append(c.serviceVersion); stringValues[2].append(c.environment)
+            stringValues[3].append(g.operation); stringValues[4].append(g.provider); stringValues[5].append(g.requestModel)
+            stringValues[6].append(g.responseModel); stringValues[7].append(g.finishReason); stringValues[8].append(g.errorType)
+            stringValues[9].append(g.conversationID); stringValues[10].append(g.userID); stringValues[11].append(g.promptName)
+            stringValues[12].append(g.promptVersion); stringValues[13].append(c.release.variant); stringValues[14].append(c.release.rollout)
             intValues[0].append(g.inputTokens); intValues[1].append(g.outputTokens); intValues[2].append(g.cacheReadTokens)
             intValues[3].append(g.cacheCreationTokens); intValues[4].append(g.reasoningTokens)
             ttft.append(g.timeToFirstToken); cost.append(g.reportedCost)
@@ -113,12 +117,12 @@ struct SpanColumns {
                 }
             }
             residual.endRow()
-            if let code = shapeIndex[shape.bytes] {
+            if let code = shapeIndex[ByteKey(shape.bytes)] {
                 shapeCode.append(code)
             } else {
                 let code = Int64(shapes.count)
                 shapes.append(shape.bytes)
-                shapeIndex[shape.bytes] = code
+                shapeIndex[ByteKey(shape.bytes)] = code
                 shapeCode.append(code)
             }
             events.beginRow()
@@ -196,14 +200,14 @@ struct SpanColumns {
 
     private static func recode(_ codes: [Int64], from source: [[UInt8]], into target: inout [[UInt8]]) -> [Int64] {
         var map = [Int64](repeating: 0, count: source.count)
-        var existing: [[UInt8]: Int64] = [:]
-        for (i, t) in target.enumerated() { existing[t] = Int64(i) }
+        var existing: [ByteKey: Int64] = [:]
+        for (i, t) in target.enumerated() { existing[ByteKey(t)] = Int64(i) }
         for (i, s) in source.enumerated() {
-            if let e = existing[s] {
+            if let e = existing[ByteKey(s)] {
                 map[i] = e
             } else {
                 map[i] = Int64(target.count)
-                existing[s] = Int64(target.count)
+                existing[ByteKey(s)] = Int64(target.count)
                 target.append(s)
             }
         }
@@ -228,4 +232,11 @@ struct ByteStreamColumn {
         writer.bytes += other.writer.bytes
         offsets += other.offsets.dropFirst().map { $0 + base }
     }
+}
+
+/// Bytes as a dictionary key, hashed in one pass rather than element by element.
+struct ByteKey: Hashable {
+    var bytes: [UInt8]
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+    func hash(into hasher: inout Hasher) { bytes.withUnsafeBytes { hasher.combine(bytes: $0) } }
 }

@@ -1,0 +1,56 @@
+import Foundation
+
+/// Seals journal batches into segments on a thread of its own, so appends only pay for the
+/// journal commit. `stop()` seals what is left of full segments and waits for the thread.
+public final class BackgroundSealer: @unchecked Sendable {
+    private let store: SQLiteSpanStore
+    private let condition = NSCondition()
+    private var stopping = false
+    private var finished = false
+    public private(set) var lastError: StoreError?
+
+    public init(store: SQLiteSpanStore) {
+        self.store = store
+        let thread = Thread { [self] in loop() }
+        thread.name = "lantern-sealer"
+        thread.start()
+    }
+
+    private func loop() {
+        while true {
+            condition.lock()
+            let stop = stopping
+            condition.unlock()
+            do {
+                if try store.seal(force: false) == 0 {
+                    if stop { break }
+                    condition.lock()
+                    if !stopping { _ = condition.wait(until: Date().addingTimeInterval(0.02)) }
+                    condition.unlock()
+                }
+            } catch {
+                lastError = error
+                if stop { break }
+            }
+        }
+        condition.lock()
+        finished = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Wakes the sealer early (after an append that filled a segment).
+    public func nudge() {
+        condition.lock()
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    public func stop() {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        while !finished { condition.wait() }
+        condition.unlock()
+    }
+}
