@@ -143,7 +143,7 @@ struct StoreRoundTripTests {
             let store = try SQLiteSpanStore(path: path)
             do {
                 try store.appendNow([deep, healthy])
-            } catch {
+            } catch let error as StoreError {
                 // Refusing the batch is fine, but then nothing may have been stored.
                 guard case .invalidArgument = error else { Issue.record("refused with \(error)"); return }
                 #expect(try store.allSpans().isEmpty)
@@ -440,8 +440,8 @@ private func extremeTimesSpan() -> CanonicalSpan {
 }
 
 /// The i-th span of a large synthetic workload: 12 traces whose spans are spread over every batch,
-/// each span's parent being the previous span of its trace (often in another batch), three origins,
-/// varied GenAI fields and attributes.
+/// each span's parent being the previous span of its trace (for the first spans of a batch, in the
+/// batch before), three origins, varied GenAI fields and attributes.
 private func generatedSpan(_ i: Int) -> CanonicalSpan {
     let traces = 12
     let trace = TraceID(high: 0xABCD_0000 + UInt64(i % traces), low: 0x1234_5678)

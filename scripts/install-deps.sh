@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs the system packages Lantern builds against, if any are missing (Debian/Ubuntu).
+set -euo pipefail
+needed=(libsqlite3-dev zlib1g-dev libcurl4-openssl-dev)
+missing=()
+for p in "${needed[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+fi
+command -v swift >/dev/null || { echo "error: swift is not on PATH (Swift 6.0 or newer is needed)" >&2; exit 1; }
