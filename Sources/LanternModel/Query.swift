@@ -91,6 +91,8 @@ public struct GroupResult: Sendable, Equatable, Codable {
     /// The group's value per `groupBy` dimension ("" where the span had none).
     public var key: [String]
     public var spans: Int
+    /// Spans that name a model (GenAI inference calls): the base of the coverage shares.
+    public var modelSpans: Int
     public var errors: Int
     /// Spans that carried token counts, and their sums.
     public var spansWithTokens: Int
@@ -111,14 +113,17 @@ public struct GroupResult: Sendable, Equatable, Codable {
 
     public init(key: [String]) {
         self.key = key
-        spans = 0; errors = 0; spansWithTokens = 0; inputTokens = 0; outputTokens = 0; cacheReadTokens = 0; reasoningTokens = 0
+        spans = 0; modelSpans = 0; errors = 0; spansWithTokens = 0; inputTokens = 0; outputTokens = 0; cacheReadTokens = 0; reasoningTokens = 0
         spansCosted = 0; costUSD = 0; spansCostUpperBound = 0
     }
 
     public var errorRate: Double { spans == 0 ? 0 : Double(errors) / Double(spans) }
-    /// Share of spans with a TTFT.
-    public var ttftCoverage: Double { spans == 0 ? 0 : Double(ttft?.count ?? 0) / Double(spans) }
-    public var tokenCoverage: Double { spans == 0 ? 0 : Double(spansWithTokens) / Double(spans) }
+    /// Share of the model-calling spans that carried a TTFT.
+    public var ttftCoverage: Double { modelSpans == 0 ? 0 : Double(ttft?.count ?? 0) / Double(modelSpans) }
+    /// Share of the model-calling spans that carried token counts.
+    public var tokenCoverage: Double { modelSpans == 0 ? 0 : Double(spansWithTokens) / Double(modelSpans) }
+    /// Share of the spans with token counts that could be priced.
+    public var costCoverage: Double { spansWithTokens == 0 ? 0 : Double(spansCosted) / Double(spansWithTokens) }
 }
 
 /// The answer to a `SpanQuery`.

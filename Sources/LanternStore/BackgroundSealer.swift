@@ -7,7 +7,14 @@ public final class BackgroundSealer: @unchecked Sendable {
     private let condition = NSCondition()
     private var stopping = false
     private var finished = false
-    public private(set) var lastError: StoreError?
+    private var error: StoreError?
+
+    /// The last error a seal pass hit (it retries after a pause), if any.
+    public var lastError: StoreError? {
+        condition.lock()
+        defer { condition.unlock() }
+        return error
+    }
 
     public init(store: SQLiteSpanStore) {
         self.store = store
@@ -28,8 +35,11 @@ public final class BackgroundSealer: @unchecked Sendable {
                     if !stopping { _ = condition.wait(until: Date().addingTimeInterval(0.02)) }
                     condition.unlock()
                 }
-            } catch {
-                lastError = error
+            } catch let failure {
+                condition.lock()
+                error = failure
+                if !stopping { _ = condition.wait(until: Date().addingTimeInterval(1)) }
+                condition.unlock()
                 if stop { break }
             }
         }

@@ -29,6 +29,8 @@ public final class SQLiteSpanStore: @unchecked Sendable {
         self.path = path
         self.configuration = configuration
         db = try SQLiteDatabase(path: path)
+        let found = Int(try db.scalarInt("PRAGMA user_version"))
+        guard found <= Migrations.latest else { throw .schemaTooNew(found: found, supported: Migrations.latest) }
         // auto_vacuum must be chosen before the first table exists.
         try db.execute("PRAGMA auto_vacuum = INCREMENTAL")
         try db.execute("PRAGMA journal_mode = WAL")
@@ -55,6 +57,11 @@ public final class SQLiteSpanStore: @unchecked Sendable {
 
     /// Appends several batches in one transaction (group commit): one fsync for all of them.
     public func appendNow(batches: [[CanonicalSpan]]) throws(StoreError) {
+        for batch in batches {
+            for c in batch where Self.nesting(of: c.span) >= ValueEncoding.maxDepth || Self.nesting(of: c.origin) >= ValueEncoding.maxDepth {
+                throw .invalidArgument("span \(c.span.spanID) of trace \(c.span.traceID) nests attribute values \(ValueEncoding.maxDepth) or more levels deep")
+            }
+        }
         let encoded = batches.filter { !$0.isEmpty }.map { Self.journalEntry($0) }
         guard !encoded.isEmpty else { return }
         try withLock { () throws(StoreError) in
@@ -75,6 +82,34 @@ public final class SQLiteSpanStore: @unchecked Sendable {
             _ = try seal(force: false)
         }
     }
+
+    static func nesting(of v: AttributeValue) -> Int {
+        switch v {
+        case .array(let items): return 1 + (items.map(nesting(of:)).max() ?? 0)
+        case .kvlist(let items): return 1 + (items.map { nesting(of: $0.value) }.max() ?? 0)
+        default: return 0
+        }
+    }
+
+    static func nesting(of attributes: [Attribute]) -> Int {
+        var deepest = 0
+        for a in attributes {
+            switch a.value {
+            case .array, .kvlist: deepest = max(deepest, nesting(of: a.value))
+            default: continue
+            }
+        }
+        return deepest
+    }
+
+    static func nesting(of s: Span) -> Int {
+        var d = nesting(of: s.attributes)
+        for e in s.events where !e.attributes.isEmpty { d = max(d, nesting(of: e.attributes)) }
+        for l in s.links where !l.attributes.isEmpty { d = max(d, nesting(of: l.attributes)) }
+        return d
+    }
+
+    static func nesting(of o: SpanOrigin) -> Int { max(nesting(of: o.resource.attributes), nesting(of: o.scope.attributes)) }
 
     struct JournalEntry {
         var count: Int
@@ -130,9 +165,9 @@ public final class SQLiteSpanStore: @unchecked Sendable {
         let s = try db.prepare("SELECT seq, span_count, body FROM journal ORDER BY seq")
         var out: [(Int64, Int, [UInt8])] = []
         var total = 0
-        while try s.step(), total < limitSpans {
+        // Oldest first until a segment's worth (a segment may pass the target by one batch).
+        while total < limitSpans, try s.step() {
             let n = Int(s.int(1))
-            if total > 0 && total + n > limitSpans * 5 / 4 { break }
             out.append((s.int(0), n, s.blob(2)))
             total += n
         }
@@ -206,14 +241,20 @@ public final class SQLiteSpanStore: @unchecked Sendable {
         return out
     }
 
-    /// The chunks of some columns of one segment.
-    func segmentChunks(_ segment: Int64, _ columns: Set<ColumnID>) throws(StoreError) -> [ColumnID: [UInt8]] {
+    /// The chunks of some columns of one segment; nil when the segment is gone (retention
+    /// deleted it after it was listed).
+    func segmentChunks(_ segment: Int64, _ columns: Set<ColumnID>) throws(StoreError) -> [ColumnID: [UInt8]]? {
         let s = try db.prepare("SELECT data FROM segment_columns WHERE id = ?")
         var out: [ColumnID: [UInt8]] = [:]
         for c in columns {
             s.reset()
             try s.bind(1, segment * 256 + Int64(c.rawValue))
-            guard try s.step() else { throw .corrupt("segment \(segment) has no column \(c)") }
+            guard try s.step() else {
+                let exists = try db.prepare("SELECT 1 FROM segments WHERE id = ?")
+                try exists.bind(1, segment)
+                if try !exists.step() { return nil }
+                throw .corrupt("segment \(segment) has no column \(c)")
+            }
             out[c] = s.blob(0)
         }
         return out
@@ -243,19 +284,21 @@ public final class SQLiteSpanStore: @unchecked Sendable {
                 if TraceBloom(bytes: s.blob(1)).mayContain(id) { candidates.append(s.int(0)) }
             }
             var batches: [[ColumnID: [UInt8]]] = []
-            for seg in candidates { batches.append(try segmentChunks(seg, [.traceID])) }
+            for seg in candidates { batches.append(try segmentChunks(seg, [.traceID]) ?? [:]) }
             var segmentOf: [Int] = Array(candidates.indices)
-            let journal = try journalChunks([.traceID], filter: SpanFilter())
+            let journal = try journalChunks(Set(ColumnID.allCases), filter: SpanFilter())
             batches += journal
             segmentOf += Array(repeating: -1, count: journal.count)
             for (k, chunks) in batches.enumerated() {
-                let ids = try TraceColumn.decode(chunks[.traceID]!)
+                guard let traceChunk = chunks[.traceID] else { continue }
+                let ids = try TraceColumn.decode(traceChunk)
                 guard ids.contains(id) else { continue }
                 let full: [ColumnID: [UInt8]]
                 if segmentOf[k] >= 0 {
-                    full = try segmentChunks(candidates[segmentOf[k]], Set(ColumnID.allCases))
+                    guard let chunks = try segmentChunks(candidates[segmentOf[k]], Set(ColumnID.allCases)) else { continue }
+                    full = chunks
                 } else {
-                    full = try journalChunks(Set(ColumnID.allCases), filter: SpanFilter())[k - candidates.count]
+                    full = chunks
                 }
                 let columns = try SpanColumns(chunks: full)
                 let spans = try columns.canonicalSpans()
@@ -270,7 +313,8 @@ public final class SQLiteSpanStore: @unchecked Sendable {
         try withLock { () throws(StoreError) -> [CanonicalSpan] in
             var out: [CanonicalSpan] = []
             for seg in try segments() {
-                out += try SpanColumns(chunks: try segmentChunks(seg.id, Set(ColumnID.allCases))).canonicalSpans()
+                guard let chunks = try segmentChunks(seg.id, Set(ColumnID.allCases)) else { continue }
+                out += try SpanColumns(chunks: chunks).canonicalSpans()
             }
             for chunks in try journalChunks(Set(ColumnID.allCases), filter: SpanFilter()) {
                 out += try SpanColumns(chunks: chunks).canonicalSpans()

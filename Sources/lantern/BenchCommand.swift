@@ -16,13 +16,15 @@ struct BenchCommand: ParsableCommand {
         """
     )
 
-    @Option(help: "Folder of OTLP protobuf batch files (gen_spans.py's DIR/otlp).") var otlp: String
+    @Option(help: "Folder of OTLP protobuf batch files (gen_spans.py's DIR/otlp).") var otlp: String = ""
     @Option(help: "Database to create (deleted first).") var db: String = "bench.db"
     @Option(help: "Price table directory or a flat prices.json.") var prices: String?
     @Option(help: "Files preloaded for the decode measurement.") var decodeFiles = 400
     @Option(name: .customLong("repeat"), help: "Runs per query.") var runs = 5
     @Option(help: "Spans per group commit during ingest.") var commitSpans = 16_384
     @Flag(help: "Print the results as JSON.") var json = false
+    @Flag(help: "Skip decode and ingest; time the queries on an existing --db.") var queriesOnly = false
+    @Option(help: "Run only the named query (ttft_pct_model_hour, latency_pct_model, tokens_cost_model_day).") var query: String?
 
     struct QueryTiming: Encodable {
         var median_ms: Double
@@ -52,12 +54,19 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
+        var result = Result()
+        let book = try loadPrices(prices)
+        if queriesOnly {
+            let store = try SQLiteSpanStore(path: db)
+            result.spans = try store.statsNow().totalSpans
+            try runQueries(store, book, &result)
+            if json { print(try jsonString(result)) }
+            return
+        }
         var files = try FileManager.default.contentsOfDirectory(atPath: otlp).filter { $0.hasSuffix(".pb") }.sorted()
         files = files.map { (otlp as NSString).appendingPathComponent($0) }
         guard !files.isEmpty else { throw ValidationErrorMessage("no .pb files in \(otlp)") }
-        var result = Result()
         result.files = files.count
-        let book = try loadPrices(prices)
         let decoder = OTLPProtobufDecoder()
         let normalizer = Normalizer()
 
@@ -118,14 +127,18 @@ struct BenchCommand: ParsableCommand {
         log("ingest: \(result.spans) spans; durable append (journal, group commit; sealing on a second thread) \(Int(result.append_spans_per_s)) spans/s; end to end \(Int(result.ingest_spans_per_s)) spans/s")
         log(String(format: "size: %d bytes, %.1f bytes/span", result.db_bytes, result.bytes_per_span))
 
-        // 3. Queries.
+        try runQueries(store, book, &result)
+        if json { print(try jsonString(result)) }
+    }
+
+    func runQueries(_ store: SQLiteSpanStore, _ book: PriceBook, _ result: inout Result) throws {
         let chat = SpanFilter(operations: ["chat"])
         let queries: [(String, SpanQuery)] = [
             ("ttft_pct_model_hour", SpanQuery(filter: chat, groupBy: [.requestModel, .hour], metrics: [.ttft], quantiles: [0.5, 0.95, 0.99])),
             ("latency_pct_model", SpanQuery(filter: chat, groupBy: [.requestModel], metrics: [.latency], quantiles: [0.5, 0.95, 0.99])),
             ("tokens_cost_model_day", SpanQuery(filter: chat, groupBy: [.requestModel, .day], metrics: [.tokens, .cost])),
         ]
-        for (name, q) in queries {
+        for (name, q) in queries where query == nil || query == name {
             var times: [Double] = []
             var rows = 0
             for _ in 0..<runs {
@@ -143,7 +156,6 @@ struct BenchCommand: ParsableCommand {
             result.check = Check(input_tokens: g.inputTokens, output_tokens: g.outputTokens, chat_spans: g.spans)
         }
         result.loadavg = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? ""
-        if json { print(try jsonString(result)) }
     }
 
     func log(_ s: String) { if json { printError(s) } else { print(s) } }

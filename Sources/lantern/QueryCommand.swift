@@ -76,6 +76,10 @@ struct QueryCommand: ParsableCommand {
 /// Loads price tables from a directory of YAML tables or a flat prices.json; none found is an empty book.
 func loadPrices(_ explicit: String?) throws -> PriceBook {
     if let explicit, explicit.hasSuffix(".json") { return try PriceTableLoader.loadBenchJSON(URL(fileURLWithPath: explicit)) }
+    if let explicit {
+        guard FileManager.default.fileExists(atPath: explicit) else { throw ValidationErrorMessage("no price tables at \(explicit)") }
+        return try PriceTableLoader.load(directory: URL(fileURLWithPath: explicit))
+    }
     guard let dir = PriceTableLoader.defaultDirectory(explicit: explicit) else {
         if explicit != nil { throw ValidationErrorMessage("no price tables at \(explicit!)") }
         printError("note: no price tables found (collectors/prices); costs are not computed")

@@ -110,9 +110,9 @@ struct CodecTests {
             if count > 0 { values[0] = mask }
             if count > 2 { values[1] = 0; values[count - 1] = mask }
             var w = ByteWriter()
-            w.raw([0xAA, 0x55])
+            w.raw([0xAA, 0x55] as [UInt8])
             values.withUnsafeBufferPointer { BitPacking.pack($0, width: width, into: &w) }
-            w.raw([0xC3])
+            w.raw([0xC3] as [UInt8])
             let packed = (count * width + 7) / 8
             #expect(w.bytes.count == 2 + packed + 1, "width \(width), \(count) values")
             #expect(Array(w.bytes.prefix(2)) == [0xAA, 0x55], "bytes before the packed bits are untouched")
@@ -194,6 +194,33 @@ struct CodecTests {
             let decoded = try decoding(bytes) { try NullableDoubleCodec.decode(&$0) }
             #expect(decoded.value.map { $0?.bitPattern } == values.map { $0?.bitPattern })
             #expect(decoded.consumedAll)
+        }
+    }
+
+    @Test("dense decoding of nullable columns: the value or 0, and the presence flags")
+    func denseDecoding() throws {
+        let intCases: [[Int64?]] = [[], [nil, nil], [1, 2, 3], [nil, 5, nil, -7, Int64.max, nil, Int64.min]]
+        for values in intCases {
+            let bytes = encode { NullableIntCodec.encode(values, into: &$0) }
+            let dense = try decoding(bytes) { try NullableIntCodec.decodeDense(&$0) }
+            #expect(dense.value.values == values.map { $0 ?? 0 }, "\(values)")
+            #expect(dense.value.present == values.map { $0 != nil }, "\(values)")
+            #expect(dense.consumedAll)
+            if !values.isEmpty {
+                expectEveryPrefixThrows(bytes, "NullableIntCodec.decodeDense \(values)") { _ = try NullableIntCodec.decodeDense(&$0) }
+            }
+        }
+        let nan = Double(bitPattern: 0x7FF8_0000_0000_0ABC)
+        let doubleCases: [[Double?]] = [[], [nil], [1.5, -0.0, nan], [nil, .infinity, nil, -.infinity, 0.25, nil]]
+        for values in doubleCases {
+            let bytes = encode { NullableDoubleCodec.encode(values, into: &$0) }
+            let dense = try decoding(bytes) { try NullableDoubleCodec.decodeDense(&$0) }
+            #expect(dense.value.values.map(\.bitPattern) == values.map { ($0 ?? 0).bitPattern }, "\(values)")
+            #expect(dense.value.present == values.map { $0 != nil }, "\(values)")
+            #expect(dense.consumedAll)
+            if !values.isEmpty {
+                expectEveryPrefixThrows(bytes, "NullableDoubleCodec.decodeDense \(values)") { _ = try NullableDoubleCodec.decodeDense(&$0) }
+            }
         }
     }
 
@@ -279,6 +306,24 @@ struct CodecTests {
         #expect(try openChunk([0]) == [])
     }
 
+    @Test("ChunkCompression.withPayload sees exactly what open returns, raw or deflated")
+    func withPayload() throws {
+        let compressible = [UInt8]((0..<5_000).map { UInt8(truncatingIfNeeded: $0 % 7) })
+        for payload in [[], [1, 2, 3], compressible] as [[UInt8]] {
+            for allow in [false, true] {
+                let chunk = ChunkCompression.seal(payload, allowCompression: allow)
+                let seen = try chunk.withUnsafeBufferPointer { c in try ChunkCompression.withPayload(c) { Array($0) } }
+                #expect(seen == payload, "\(payload.count) bytes, compression allowed: \(allow)")
+            }
+        }
+        expectCorrupt("an empty chunk") {
+            _ = try [UInt8]().withUnsafeBufferPointer { c in try ChunkCompression.withPayload(c) { Array($0) } }
+        }
+        expectCorrupt("an unknown compression flag") {
+            _ = try ([7, 1, 2] as [UInt8]).withUnsafeBufferPointer { c in try ChunkCompression.withPayload(c) { Array($0) } }
+        }
+    }
+
     // MARK: damaged input
 
     @Test("every strict prefix of a valid encoding throws corrupt")
@@ -316,8 +361,8 @@ struct CodecTests {
         ValueEncoding.writeOrigin(sampleOrigin(), &origin)
         expectEveryPrefixThrows(origin.bytes, "an encoded origin") { _ = try ValueEncoding.readOrigin(&$0) }
         var events = ByteWriter()
-        ValueEncoding.writeEvents(sampleSpans()[0].span.events, spanStart: 1_000, &events)
-        expectEveryPrefixThrows(events.bytes, "encoded events") { _ = try ValueEncoding.readEvents(&$0, spanStart: 1_000) }
+        ValueEncoding.writeEvents(sampleSpans()[0].span.events, spanStart: 1_000, spanEnd: 5_000, &events)
+        expectEveryPrefixThrows(events.bytes, "encoded events") { _ = try ValueEncoding.readEvents(&$0, spanStart: 1_000, spanEnd: 5_000) }
         var links = ByteWriter()
         ValueEncoding.writeLinks(sampleSpans()[0].span.links, &links)
         expectEveryPrefixThrows(links.bytes, "encoded links") { _ = try ValueEncoding.readLinks(&$0) }
@@ -395,7 +440,7 @@ struct CodecTests {
 
         var negativeLength = ByteWriter()
         IntCodec.encode([2, -1], into: &negativeLength)
-        negativeLength.raw([1, 2, 3])
+        negativeLength.raw([1, 2, 3] as [UInt8])
         expectCorrupt("BytesCodec: negative length") { _ = try decoding(negativeLength.bytes) { try BytesCodec.decode(&$0) } }
 
         expectCorrupt("ChunkCompression: unknown flag") { _ = try openChunk([2, 1, 2, 3]) }

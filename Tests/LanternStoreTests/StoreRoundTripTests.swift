@@ -132,6 +132,27 @@ struct StoreRoundTripTests {
         }
     }
 
+    @Test("a provenance index whose canonical field is empty never makes the span unreadable")
+    func provenanceIndexWithoutValue() throws {
+        var c = minimalSpan(id: 7, trace: TraceID(high: 7, low: 7))
+        // The text "\u{0}" is what the owning check compares an absent field with.
+        c.span.attributes = [Attribute("gen_ai.operation.name", .string("\u{0}")), Attribute("gen_ai.usage.input_tokens", .int(5))]
+        c.provenance.setAttributeIndex(0, for: .operation)  // genAI.operation stays nil
+        c.provenance.setAttributeIndex(1, for: .inputTokens)  // genAI.inputTokens stays nil
+        try withTemporaryStorePath { path in
+            let store = try SQLiteSpanStore(path: path)
+            try store.appendNow([c])
+            for phase in ["journal", "sealed"] {
+                let back = try store.allSpans()
+                #expect(back.map(\.span) == [c.span], "\(phase)")
+                #expect(back.map { exactBytes(CanonicalSpan(span: $0.span, origin: $0.origin)) } == [exactBytes(CanonicalSpan(span: c.span, origin: c.origin))],
+                        "\(phase): attribute bytes")
+                #expect(back.map(\.genAI) == [c.genAI], "\(phase)")
+                try store.seal(force: true)
+            }
+        }
+    }
+
     @Test("an attribute nested deeper than the reader allows is refused at append or read back")
     func deepNesting() throws {
         var value = AttributeValue.string("bottom")
@@ -183,6 +204,42 @@ struct StoreRoundTripTests {
             let reopened = try SQLiteSpanStore(path: path, configuration: config)
             try expectStored(reopened, spans, "reopened", traces: 12)
             #expect(try reopened.statsNow().sealedSpans == 3000)
+        }
+    }
+
+    @Test("sealing without force makes progress whenever the journal holds a segment's worth", arguments: [1, 3, 6, 7, 9, 10, 13, 25])
+    func sealMakesProgress(batchSize: Int) throws {
+        var manual = SQLiteSpanStore.Configuration()
+        manual.segmentRows = 10
+        manual.autoSeal = false
+        var automatic = manual
+        automatic.autoSeal = true
+        let batches = (0..<6).map { b in (0..<batchSize).map { generatedSpan(b * batchSize + $0) } }
+
+        // seal(force: false), as the background sealer calls it.
+        try withTemporaryStorePath { path in
+            let store = try SQLiteSpanStore(path: path, configuration: manual)
+            for b in batches { try store.appendNow(b) }
+            #expect(try store.statsNow().journalSpans == 6 * batchSize)
+            let written = try store.seal(force: false)
+            let stats = try store.statsNow()
+            if 6 * batchSize >= manual.segmentRows {
+                #expect(written >= 1, "\(6 * batchSize) journal spans, segments of 10: \(stats)")
+            } else {
+                #expect(written == 0, "less than a segment's worth is not sealed without force: \(stats)")
+            }
+            #expect(stats.journalSpans < manual.segmentRows, "less than a segment's worth stays unsealed: \(stats)")
+            try expectStored(store, batches.flatMap { $0 }, "batches of \(batchSize), sealed without force", traces: 2)
+        }
+        // autoSeal: after every append the journal holds less than a segment's worth.
+        try withTemporaryStorePath { path in
+            let store = try SQLiteSpanStore(path: path, configuration: automatic)
+            for (k, b) in batches.enumerated() {
+                try store.appendNow(b)
+                let stats = try store.statsNow()
+                #expect(stats.journalSpans < automatic.segmentRows, "batches of \(batchSize), after append \(k + 1): \(stats)")
+            }
+            try expectStored(store, batches.flatMap { $0 }, "batches of \(batchSize), auto-sealed", traces: 2)
         }
     }
 
@@ -308,7 +365,7 @@ private func exactBytes(_ c: CanonicalSpan) -> [UInt8] {
     real(g.reportedCost)
     for f in CanonicalField.allCases {
         out.append(c.provenance[f].rawValue)
-        integer(c.provenance.attributeIndex(f).map(Int64.init))
+        integer(c.provenance.attributeIndex(f).map { Int64($0) })
     }
     return out
 }
@@ -423,13 +480,17 @@ private func richSpan() -> CanonicalSpan {
     return c
 }
 
-/// Start and end times at the edges of UInt64: past Int64.max, and an end that wraps below the start.
+/// Start and end times at the edges of UInt64 (past Int64.max, and an end that wraps below the
+/// start), with events as far from both as UInt64 allows.
 private func extremeTimesSpan() -> CanonicalSpan {
     var c = minimalSpan(id: .max, trace: TraceID(high: .max, low: .max))
     c.span.name = "edge of time"
     c.span.startTimeUnixNano = .max - 1
     c.span.endTimeUnixNano = 2
     c.span.flags = .max
+    // Event times far from both the start and the end: deltas that need all 64 bits.
+    let eventTimes: [UInt64] = [0, 1 << 62, 1 << 63, (1 << 63) + 12_345, .max - 7, .max]
+    c.span.events = eventTimes.map { SpanEvent(timeUnixNano: $0, name: "t=\($0)") }
     c.span.kind = SpanKind(rawValue: .min)
     c.span.statusCode = StatusCode(rawValue: .max)
     c.genAI.inputTokens = .max
@@ -445,23 +506,29 @@ private func extremeTimesSpan() -> CanonicalSpan {
 private func generatedSpan(_ i: Int) -> CanonicalSpan {
     let traces = 12
     let trace = TraceID(high: 0xABCD_0000 + UInt64(i % traces), low: 0x1234_5678)
-    var c = CanonicalSpan(
-        span: Span(traceID: trace, spanID: SpanID(raw: 1_000_000 + UInt64(i)),
-                   parentSpanID: i >= traces ? SpanID(raw: 1_000_000 + UInt64(i - traces)) : nil,
-                   name: ["chat", "embeddings", "tool call", "app.handle_request"][i % 4], kind: SpanKind(rawValue: Int32(i % 6)),
-                   startTimeUnixNano: 1_760_000_000_000_000_000 + UInt64(i) * 7_000_003,
-                   endTimeUnixNano: 1_760_000_000_000_000_000 + UInt64(i) * 7_000_003 + UInt64(i % 97) * 1_000_000,
-                   attributes: [
-                       Attribute("gen_ai.request.model", .string("model-\(i % 5)")),
-                       Attribute("i", .int(Int64(i))),
-                       Attribute("ratio", .double(Double(i) / 7)),
-                   ] + (i % 3 == 0 ? [Attribute("tags", .array([.string("t\(i % 11)"), .bool(i % 2 == 0)]))] : []),
-                   events: i % 10 == 0 ? [SpanEvent(timeUnixNano: 1_760_000_000_000_000_000 + UInt64(i) * 7_000_003 + 300, name: "chunk")] : [],
-                   links: i % 50 == 0 ? [SpanLink(traceID: trace, spanID: SpanID(raw: 42), attributes: [Attribute("n", .int(Int64(i)))])] : [],
-                   statusCode: i % 13 == 0 ? .error : .unset, statusMessage: i % 13 == 0 ? "error \(i)" : ""),
-        origin: SpanOrigin(resource: Resource(attributes: [Attribute("service.name", .string("svc-\(i % 3)"))]),
-                           scope: InstrumentationScope(name: "gen", version: "1")),
-        serviceName: "svc-\(i % 3)", serviceVersion: i % 2 == 0 ? "v1" : "v2", environment: i % 4 == 0 ? nil : "prod")
+    let start: UInt64 = 1_760_000_000_000_000_000 + UInt64(i) * 7_000_003
+    let end: UInt64 = start + UInt64(i % 97) * 1_000_000
+    var attributes = [
+        Attribute("gen_ai.request.model", .string("model-\(i % 5)")),
+        Attribute("i", .int(Int64(i))),
+        Attribute("ratio", .double(Double(i) / 7)),
+    ]
+    if i % 3 == 0 { attributes.append(Attribute("tags", .array([.string("t\(i % 11)"), .bool(i % 2 == 0)]))) }
+    var events: [SpanEvent] = []
+    if i % 10 == 0 { events.append(SpanEvent(timeUnixNano: start + 300, name: "chunk")) }
+    var links: [SpanLink] = []
+    if i % 50 == 0 { links.append(SpanLink(traceID: trace, spanID: SpanID(raw: 42), attributes: [Attribute("n", .int(Int64(i)))])) }
+    let names = ["chat", "embeddings", "tool call", "app.handle_request"]
+    let parent: SpanID? = i >= traces ? SpanID(raw: 1_000_000 + UInt64(i - traces)) : nil
+    let failed = i % 13 == 0
+    let span = Span(traceID: trace, spanID: SpanID(raw: 1_000_000 + UInt64(i)), parentSpanID: parent, name: names[i % 4],
+                    kind: SpanKind(rawValue: Int32(i % 6)), startTimeUnixNano: start, endTimeUnixNano: end, attributes: attributes,
+                    events: events, links: links, statusCode: failed ? .error : .unset, statusMessage: failed ? "error \(i)" : "")
+    let service = "svc-\(i % 3)"
+    let origin = SpanOrigin(resource: Resource(attributes: [Attribute("service.name", .string(service))]),
+                            scope: InstrumentationScope(name: "gen", version: "1"))
+    var c = CanonicalSpan(span: span, origin: origin, serviceName: service, serviceVersion: i % 2 == 0 ? "v1" : "v2",
+                          environment: i % 4 == 0 ? nil : "prod")
     c.genAI.requestModel = "model-\(i % 5)"
     c.provenance[.requestModel] = .otelGenAI
     c.provenance.setAttributeIndex(0, for: .requestModel)

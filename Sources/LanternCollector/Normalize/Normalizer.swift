@@ -143,8 +143,9 @@ public struct Normalizer: Sendable {
         if let hit = take(.timeToFirstToken), case .seconds(let s) = hit.value {
             c.genAI.timeToFirstToken = s
             record(.timeToFirstToken, hit, verbatim: span.attributes[hit.index].value == .double(s))
-        } else if let first = span.events.first(where: { ConventionTable.firstChunkEvents.contains($0.name) }),
-                  first.timeUnixNano >= span.startTimeUnixNano {
+        } else if let first = span.events.first(where: {
+            $0.timeUnixNano >= span.startTimeUnixNano && ConventionTable.firstChunkEvents.contains($0.name)
+        }) {
             c.genAI.timeToFirstToken = Double(first.timeUnixNano - span.startTimeUnixNano) / 1e9
             c.provenance[.timeToFirstToken] = .spanEvent
         }

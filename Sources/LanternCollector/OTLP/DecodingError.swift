@@ -19,6 +19,13 @@ public struct OTLPDecodingError: Error, Sendable, Equatable, CustomStringConvert
 
     public var location: String { path.isEmpty ? "request" : path.joined(separator: ".") }
 
+    /// The reason as said of one span: the field inside it that was wrong, then what was wrong.
+    public var spanReason: String {
+        var s = path.isEmpty ? reason : "\(path.joined(separator: ".")): \(reason)"
+        if let offset { s += " (at byte \(offset))" }
+        return s
+    }
+
     public var description: String {
         var s = "\(location): \(reason)"
         if let offset { s += " (at byte \(offset))" }

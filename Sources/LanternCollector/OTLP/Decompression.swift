@@ -72,7 +72,12 @@ public enum Decompression {
                     return
                 }
                 output.append(contentsOf: chunk[0..<produced])
-                if status == Z_STREAM_END { return }
+                if status == Z_STREAM_END {
+                    // A gzip body may hold several members back to back: inflate them all.
+                    guard stream.avail_in > 0, windowBits > 15 else { return }
+                    guard inflateReset(&stream) == Z_OK else { failure = .corrupt("zlib could not restart"); return }
+                    continue
+                }
                 if stream.avail_in == 0 && produced == 0 {
                     failure = .corrupt("truncated stream")
                     return

@@ -137,7 +137,7 @@ struct JSONTraceDecoding {
                 var scope = try scopeSpans(ss, location: "\(location).scope_spans[\(i)]")
                 if let resourceProblem {
                     for s in scope.spans.indices {
-                        rejections.append(SpanRejection(location: "\(location).scope_spans[\(i)].spans[\(s)]", reason: resourceProblem.description))
+                        rejections.append(SpanRejection(location: "\(location).scope_spans[\(i)].spans[\(s)]", reason: resourceProblem.spanReason))
                     }
                     scope.spans.removeAll()
                 }
@@ -174,12 +174,12 @@ struct JSONTraceDecoding {
             do {
                 let s = try span(sv)
                 if let scopeProblem {
-                    rejections.append(SpanRejection(location: "\(location).spans[\(i)]", reason: scopeProblem.description))
+                    rejections.append(SpanRejection(location: "\(location).spans[\(i)]", reason: scopeProblem.spanReason))
                 } else {
                     out.spans.append(s)
                 }
             } catch where error.rejectsSpansOnly {
-                rejections.append(SpanRejection(location: "\(location).spans[\(i)]", reason: error.description))
+                rejections.append(SpanRejection(location: "\(location).spans[\(i)]", reason: error.spanReason))
             } catch {
                 throw error.inside("spans[\(i)]")
             }
@@ -188,7 +188,7 @@ struct JSONTraceDecoding {
     }
 
     func span(_ v: JSONValue) throws(OTLPDecodingError) -> Span {
-        guard case .object = v else { throw OTLPDecodingError.spanLevel("must be an object, got \(v.typeName)") }
+        guard case .object = v else { throw OTLPDecodingError.spanLevel("the span must be an object, got \(v.typeName)") }
         guard let traceHex = try hexID(v, "traceId", "trace_id", bytes: 16) else {
             throw OTLPDecodingError.spanLevel("is missing", path: ["trace_id"])
         }
@@ -260,6 +260,12 @@ struct JSONTraceDecoding {
         return out
     }
 
+    /// The keys of an AnyValue's oneof (both spellings); anything else beside them is ignored.
+    static let valueKinds: Set<String> = [
+        "stringValue", "string_value", "boolValue", "bool_value", "intValue", "int_value", "doubleValue", "double_value",
+        "bytesValue", "bytes_value", "arrayValue", "array_value", "kvlistValue", "kvlist_value",
+    ]
+
     static let spanKindNames: [String: Int32] = [
         "SPAN_KIND_UNSPECIFIED": 0, "SPAN_KIND_INTERNAL": 1, "SPAN_KIND_SERVER": 2,
         "SPAN_KIND_CLIENT": 3, "SPAN_KIND_PRODUCER": 4, "SPAN_KIND_CONSUMER": 5,
@@ -297,7 +303,7 @@ struct JSONTraceDecoding {
     func anyValue(_ v: JSONValue, depth: Int) throws(OTLPDecodingError) -> AttributeValue {
         guard depth < limits.maxDepth else { throw OTLPDecodingError.spanLevel("value nested deeper than \(limits.maxDepth) levels") }
         guard case .object(let members) = v else { throw OTLPDecodingError.spanLevel("an AnyValue must be an object, got \(v.typeName)") }
-        guard let (key, inner) = members.last(where: { $0.value != .null }) else { return .empty }
+        guard let (key, inner) = members.last(where: { $0.value != .null && Self.valueKinds.contains($0.key) }) else { return .empty }
         switch key {
         case "stringValue", "string_value":
             guard case .string(let s) = inner else { throw OTLPDecodingError.spanLevel("stringValue must be a string, got \(inner.typeName)") }

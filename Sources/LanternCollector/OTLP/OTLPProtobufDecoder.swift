@@ -78,7 +78,7 @@ struct ProtobufTraceDecoding {
                 var scope = try scopeSpans(reader.subReader(range), location: "\(location).scope_spans[\(i)]")
                 if let resourceProblem {
                     for s in scope.spans.indices {
-                        rejections.append(SpanRejection(location: "\(location).scope_spans[\(i)].spans[\(s)]", reason: resourceProblem.description))
+                        rejections.append(SpanRejection(location: "\(location).scope_spans[\(i)].spans[\(s)]", reason: resourceProblem.spanReason))
                     }
                     scope.spans.removeAll()
                 }
@@ -133,7 +133,7 @@ struct ProtobufTraceDecoding {
                 do {
                     out.spans.append(try span(reader.subReader(range)))
                 } catch where error.rejectsSpansOnly {
-                    rejections.append(SpanRejection(location: "\(location).spans[\(here)]", reason: error.description))
+                    rejections.append(SpanRejection(location: "\(location).spans[\(here)]", reason: error.spanReason))
                 } catch {
                     throw error.inside("spans[\(here)]")
                 }
@@ -146,7 +146,7 @@ struct ProtobufTraceDecoding {
         }
         if let scopeProblem {
             for s in out.spans.indices {
-                rejections.append(SpanRejection(location: "\(location).spans[\(s)]", reason: scopeProblem.description))
+                rejections.append(SpanRejection(location: "\(location).spans[\(s)]", reason: scopeProblem.spanReason))
             }
             out.spans.removeAll()
         }
@@ -160,10 +160,10 @@ struct ProtobufTraceDecoding {
             switch field {
             case 1:
                 try reader.expect(2, got: wire, field: "name")
-                out.name = try string(reader, reader.readLengthDelimited())
+                out.name = try string(reader, reader.readLengthDelimited(), path: "name")
             case 2:
                 try reader.expect(2, got: wire, field: "version")
-                out.version = try string(reader, reader.readLengthDelimited())
+                out.version = try string(reader, reader.readLengthDelimited(), path: "version")
             case 3:
                 try reader.expect(2, got: wire, field: "attributes")
                 try appendKeyValue(&out.attributes, reader, reader.readLengthDelimited())
@@ -201,7 +201,7 @@ struct ProtobufTraceDecoding {
                 spanID = id
             case 3:
                 try reader.expect(2, got: wire, field: "trace_state")
-                out.traceState = try string(reader, reader.readLengthDelimited())
+                out.traceState = try string(reader, reader.readLengthDelimited(), path: "trace_state")
             case 4:
                 try reader.expect(2, got: wire, field: "parent_span_id")
                 let range = try reader.readLengthDelimited()
@@ -214,7 +214,7 @@ struct ProtobufTraceDecoding {
                 }
             case 5:
                 try reader.expect(2, got: wire, field: "name")
-                out.name = try string(reader, reader.readLengthDelimited())
+                out.name = try string(reader, reader.readLengthDelimited(), path: "name")
             case 6:
                 try reader.expect(0, got: wire, field: "kind")
                 out.kind = SpanKind(rawValue: Int32(truncatingIfNeeded: try reader.readVarint()))
@@ -265,7 +265,7 @@ struct ProtobufTraceDecoding {
                     switch f {
                     case 2:
                         try sub.expect(2, got: w, field: "status.message")
-                        out.statusMessage = try string(sub, sub.readLengthDelimited())
+                        out.statusMessage = try string(sub, sub.readLengthDelimited(), path: "status.message")
                     case 3:
                         try sub.expect(0, got: w, field: "status.code")
                         out.statusCode = StatusCode(rawValue: Int32(truncatingIfNeeded: try sub.readVarint()))
@@ -460,9 +460,10 @@ struct ProtobufTraceDecoding {
         return value
     }
 
-    func string(_ reader: ProtobufReader, _ range: Range<Int>) throws(OTLPDecodingError) -> String {
+    func string(_ reader: ProtobufReader, _ range: Range<Int>, path: String? = nil) throws(OTLPDecodingError) -> String {
         guard range.count <= limits.maxValueBytes else {
-            throw OTLPDecodingError.spanLevel("string of \(range.count) bytes exceeds the limit of \(limits.maxValueBytes)")
+            throw OTLPDecodingError.spanLevel("string of \(range.count) bytes exceeds the limit of \(limits.maxValueBytes)",
+                                              path: path.map { [$0] } ?? [])
         }
         return try interner.string(reader.base, range)
     }

@@ -1,8 +1,8 @@
 import LanternModel
 
-/// Encodes spans back into OTLP `ExportTraceServiceRequest` protobuf: the journal's format and
-/// what `lantern` uses to re-emit stored spans. Fields at their default value are omitted, as
-/// proto3 does.
+/// Encodes spans into OTLP `ExportTraceServiceRequest` protobuf (tests build payloads with it;
+/// the server will forward and re-emit spans with it). Fields at their default value are
+/// omitted, as proto3 does.
 public struct OTLPProtobufEncoder: Sendable {
     public init() {}
 

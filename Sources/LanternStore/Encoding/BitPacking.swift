@@ -44,6 +44,24 @@ enum BitPacking {
         guard let base = src.baseAddress else { return }
         var bit = 0
         let n = src.count
+        // Fast path: every value of up to 56 bits lies inside one unaligned 8-byte load.
+        if width <= 56 {
+            let safe = n >= 8 ? min(count, ((n - 8) * 8) / width + 1) : 0
+            let raw = UnsafeRawPointer(base)
+            for i in 0..<safe {
+                let word = raw.loadUnaligned(fromByteOffset: bit >> 3, as: UInt64.self).littleEndian
+                out[i] = (word >> UInt64(bit & 7)) & mask
+                bit &+= width
+            }
+            for i in safe..<count {
+                let byteIndex = bit >> 3
+                var word: UInt64 = 0
+                for k in 0..<min(8, n - byteIndex) { word |= UInt64(base[byteIndex + k]) << (8 * UInt64(k)) }
+                out[i] = (word >> UInt64(bit & 7)) & mask
+                bit &+= width
+            }
+            return
+        }
         for i in 0..<count {
             let byteIndex = bit >> 3
             let shift = UInt64(bit & 7)

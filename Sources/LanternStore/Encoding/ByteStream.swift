@@ -17,6 +17,15 @@ struct ByteWriter {
 
     mutating func varint(_ value: Int) { varint(UInt64(value)) }
 
+    mutating func varint128(_ value: UInt128) {
+        var v = value
+        while v >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
+        }
+        bytes.append(UInt8(truncatingIfNeeded: v))
+    }
+
     mutating func signedVarint(_ value: Int64) { varint(UInt64(bitPattern: (value << 1) ^ (value >> 63))) }
 
     mutating func fixed64(_ value: UInt64) {
@@ -66,6 +75,20 @@ struct ByteReader {
             if b & 0x80 == 0 { return result }
             shift += 7
             guard shift < 64 else { throw .corrupt("overlong varint in column data") }
+        }
+    }
+
+    mutating func varint128() throws(StoreError) -> UInt128 {
+        var result: UInt128 = 0
+        var shift: UInt128 = 0
+        while true {
+            guard position < bytes.count else { throw .corrupt("truncated varint in column data") }
+            let b = bytes[position]
+            position += 1
+            result |= UInt128(b & 0x7F) << shift
+            if b & 0x80 == 0 { return result }
+            shift += 7
+            guard shift < 126 else { throw .corrupt("overlong varint in column data") }
         }
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import CZlib
 
 /// Integer column encoding: frame-of-reference bit-packing of the values or of their deltas,
@@ -42,19 +43,25 @@ enum IntCodec {
         }
     }
 
+    /// The most rows one chunk may claim (a sealed segment holds tens of thousands).
+    static let maxRows = 1 << 22
+
     static func decode(_ r: inout ByteReader) throws(StoreError) -> [Int64] {
-        let count = try r.count()
+        let count = try r.count(limit: maxRows)
         guard count > 0 else { return [] }
         let mode = try r.byte()
         switch mode {
         case plain:
             let base = try r.signedVarint()
             let width = Int(try r.byte())
-            var raw = [UInt64](repeating: 0, count: count)
-            try raw.withUnsafeMutableBufferPointer { (b: inout UnsafeMutableBufferPointer<UInt64>) throws(StoreError) in
-                try BitPacking.unpack(&r, count: count, width: width, into: b)
+            var out = [Int64](repeating: 0, count: count)
+            try out.withUnsafeMutableBufferPointer { (b: inout UnsafeMutableBufferPointer<Int64>) throws(StoreError) in
+                try b.withMemoryRebound(to: UInt64.self) { (u: UnsafeMutableBufferPointer<UInt64>) throws(StoreError) in
+                    try BitPacking.unpack(&r, count: count, width: width, into: u)
+                }
+                if base != 0 { for i in 0..<count { b[i] = b[i] &+ base } }
             }
-            return raw.map { base &+ Int64(bitPattern: $0) }
+            return out
         case delta:
             let first = try r.signedVarint()
             let dlo = try r.signedVarint()
@@ -113,7 +120,7 @@ enum NullableIntCodec {
     }
 
     static func decode(_ r: inout ByteReader) throws(StoreError) -> [Int64?] {
-        let count = try r.count()
+        let count = try r.count(limit: IntCodec.maxRows)
         let present = try PresenceCodec.decode(&r, count: count)
         let values = try IntCodec.decode(&r)
         var out = [Int64?](repeating: nil, count: count)
@@ -130,7 +137,7 @@ enum NullableIntCodec {
 extension NullableIntCodec {
     /// Values with 0 where null, and the presence flags.
     static func decodeDense(_ r: inout ByteReader) throws(StoreError) -> (values: [Int64], present: [Bool]) {
-        let count = try r.count()
+        let count = try r.count(limit: IntCodec.maxRows)
         let present = try PresenceCodec.decode(&r, count: count)
         let packed = try IntCodec.decode(&r)
         if packed.count == count { return (packed, present) }
@@ -160,9 +167,9 @@ enum NullableDoubleCodec {
 
     /// Values with 0 where null, and the presence flags.
     static func decodeDense(_ r: inout ByteReader) throws(StoreError) -> (values: [Double], present: [Bool]) {
-        let count = try r.count()
+        let count = try r.count(limit: IntCodec.maxRows)
         let present = try PresenceCodec.decode(&r, count: count)
-        let n = try r.count()
+        let n = try r.count(limit: min(count, r.remaining / 8))
         let planes = try r.slice(n * 8)
         var bits = [UInt64](repeating: 0, count: n)
         bits.withUnsafeMutableBufferPointer { out in
@@ -183,9 +190,9 @@ enum NullableDoubleCodec {
     }
 
     static func decode(_ r: inout ByteReader) throws(StoreError) -> [Double?] {
-        let count = try r.count()
+        let count = try r.count(limit: IntCodec.maxRows)
         let present = try PresenceCodec.decode(&r, count: count)
-        let n = try r.count()
+        let n = try r.count(limit: min(count, r.remaining / 8))
         let planes = try r.slice(n * 8)
         var bits = [UInt64](repeating: 0, count: n)
         for p in 0..<8 {
@@ -210,13 +217,26 @@ enum StringDictionaryCodec {
         var dictionary: [String] = []
         var codes = [Int64](repeating: 0, count: values.count)
         var previous: (String, Int64)? = nil
+        // Spellings that are canonically equal to a dictionary entry but differ in bytes.
+        var variants: [ByteKey: Int64] = [:]
         for (i, v) in values.enumerated() {
             guard let v else { continue }
-            if let (p, c) = previous, p == v {
+            if let (p, c) = previous, utf8Identical(p, v) {
                 codes[i] = c
-            } else if let c = index[v] {
+            } else if let c = index[v], utf8Identical(dictionary[Int(c - 1)], v) {
                 previous = (v, c)
                 codes[i] = c
+            } else if index[v] != nil {
+                let key = ByteKey(Array(v.utf8))
+                if let c = variants[key] {
+                    codes[i] = c
+                } else {
+                    dictionary.append(v)
+                    let c = Int64(dictionary.count)
+                    variants[key] = c
+                    codes[i] = c
+                }
+                previous = nil
             } else {
                 dictionary.append(v)
                 let c = Int64(dictionary.count)
@@ -232,7 +252,7 @@ enum StringDictionaryCodec {
 
     /// The dictionary and the per-row codes (0 = null, k = dictionary[k-1]).
     static func decodeCodes(_ r: inout ByteReader) throws(StoreError) -> (dictionary: [String], codes: [Int64]) {
-        let n = try r.count()
+        let n = try r.count(limit: r.remaining)
         var dictionary: [String] = []
         dictionary.reserveCapacity(n)
         for _ in 0..<n { dictionary.append(try r.string()) }
@@ -302,7 +322,7 @@ enum ChunkCompression {
         switch try r.byte() {
         case 0: return Array(UnsafeBufferPointer(rebasing: chunk[1...]))
         case 1:
-            let size = try r.count(limit: 1 << 31)
+            let size = try r.count(limit: 1 << 28)
             return try inflate(UnsafeBufferPointer(rebasing: chunk[r.position...]), size: size)
         case let f: throw .corrupt("unknown chunk compression \(f)")
         }

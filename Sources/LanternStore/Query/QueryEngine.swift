@@ -24,9 +24,7 @@ struct ColumnBatch {
                     var r = ByteReader(b)
                     switch id {
                     case .startTime, .duration, .statusCode, .kind:
-                        let v = try IntCodec.decode(&r)
-                        ints[id] = v
-                        count = v.count
+                        ints[id] = try IntCodec.decode(&r)
                     case .inputTokens, .outputTokens, .cacheReadTokens, .cacheCreationTokens, .reasoningTokens:
                         nullableInts[id] = try NullableIntCodec.decodeDense(&r)
                     case .timeToFirstToken, .reportedCost:
@@ -38,6 +36,12 @@ struct ColumnBatch {
                 }
             }
         }
+        guard let rows = ints[.startTime]?.count else { throw .corrupt("a query batch needs the start time column") }
+        count = rows
+        let consistent = ints.values.allSatisfy { $0.count == rows } && strings.values.allSatisfy { $0.codes.count == rows }
+            && nullableInts.values.allSatisfy { $0.values.count == rows && $0.present.count == rows }
+            && doubles.values.allSatisfy { $0.values.count == rows && $0.present.count == rows }
+        guard consistent else { throw .corrupt("columns of one segment disagree on the row count") }
     }
 }
 
@@ -81,7 +85,8 @@ struct QueryEngine {
 
     /// The columns this query reads.
     var neededColumns: Set<ColumnID> {
-        var c: Set<ColumnID> = [.startTime]
+        // The model columns are always read: every group reports how many spans called a model.
+        var c: Set<ColumnID> = [.startTime, .requestModel, .responseModel]
         let f = query.filter
         let m = query.metrics
         if !f.services.isEmpty { c.insert(.serviceName) }
@@ -89,16 +94,16 @@ struct QueryEngine {
         if !f.environments.isEmpty { c.insert(.environment) }
         if !f.operations.isEmpty { c.insert(.operation) }
         if !f.models.isEmpty { c.formUnion([.requestModel, .responseModel]) }
-        if f.genAIOnly { c.formUnion([.operation, .provider, .requestModel, .responseModel]) }
+        if f.genAIOnly { c.formUnion([.operation, .provider, .requestModel, .responseModel, .inputTokens, .outputTokens]) }
         for g in query.groupBy {
             if let col = Self.column(for: g) { c.insert(col) }
             if g == .model { c.formUnion([.requestModel, .responseModel]) }
         }
         if m.contains(.errors) { c.insert(.statusCode) }
         if m.contains(.latency) { c.insert(.duration) }
-        if m.contains(.ttft) { c.insert(.timeToFirstToken) }
+        if m.contains(.ttft) { c.formUnion([.timeToFirstToken, .requestModel, .responseModel]) }
         if m.contains(.tokens) || m.contains(.cost) {
-            c.formUnion([.inputTokens, .outputTokens, .cacheReadTokens, .reasoningTokens])
+            c.formUnion([.inputTokens, .outputTokens, .cacheReadTokens, .reasoningTokens, .requestModel, .responseModel])
         }
         if m.contains(.cost) { c.formUnion([.cacheCreationTokens, .reportedCost, .requestModel, .responseModel]) }
         return c
@@ -117,8 +122,12 @@ struct QueryEngine {
         func restrict(_ id: ColumnID, _ wanted: [String]) {
             guard !wanted.isEmpty, let col = b.strings[id] else { return }
             let allowed = [false] + col.dictionary.map { wanted.contains($0) }
-            col.codes.withUnsafeBufferPointer { codes in
-                for i in 0..<n where !allowed[Int(codes[i])] { keep[i] = false }
+            allowed.withUnsafeBufferPointer { a in
+                col.codes.withUnsafeBufferPointer { codes in
+                    keep.withUnsafeMutableBufferPointer { k in
+                        for i in 0..<n where !a[Int(codes[i])] { k[i] = false }
+                    }
+                }
             }
         }
         restrict(.serviceName, f.services)
@@ -132,7 +141,8 @@ struct QueryEngine {
         }
         if f.genAIOnly {
             let cols = [ColumnID.operation, .provider, .requestModel, .responseModel].compactMap { b.strings[$0]?.codes }
-            for i in 0..<n where keep[i] && cols.allSatisfy({ $0[i] == 0 }) { keep[i] = false }
+            let tokens = [ColumnID.inputTokens, .outputTokens].compactMap { b.nullableInts[$0]?.present }
+            for i in 0..<n where keep[i] && cols.allSatisfy({ $0[i] == 0 }) && !tokens.contains(where: { $0[i] }) { keep[i] = false }
         }
         return keep
     }
@@ -153,7 +163,19 @@ struct QueryEngine {
             if let bucket = g.bucketNanos {
                 let lo = Self.floorDiv(minStart, bucket)
                 width = Int(Self.floorDiv(maxStart, bucket) - lo + 1)
-                for i in 0..<n { local[i] = local[i] &* width &+ Int(Self.floorDiv(start[i], bucket) - lo) }
+                // Bucket offsets by multiplying with the reciprocal, corrected to be exact.
+                let origin = lo * bucket
+                let inverse = 1.0 / Double(bucket)
+                start.withUnsafeBufferPointer { s in
+                    local.withUnsafeMutableBufferPointer { l in
+                        for i in 0..<n {
+                            let d = s[i] &- origin
+                            var k = Int64(Double(d) * inverse)
+                            if k &* bucket > d { k -= 1 } else if (k &+ 1) &* bucket <= d { k += 1 }
+                            l[i] = l[i] &* width &+ Int(k)
+                        }
+                    }
+                }
             } else if g == .model {
                 let req = b.strings[.requestModel], resp = b.strings[.responseModel]
                 let reqWidth = (req?.dictionary.count ?? 0) + 1
@@ -162,33 +184,53 @@ struct QueryEngine {
             } else if let col = Self.column(for: g), let s = b.strings[col] {
                 width = s.dictionary.count + 1
                 s.codes.withUnsafeBufferPointer { codes in
-                    for i in 0..<n { local[i] = local[i] &* width &+ Int(codes[i]) }
+                    local.withUnsafeMutableBufferPointer { l in
+                        for i in 0..<n { l[i] = l[i] &* width &+ Int(codes[i]) }
+                    }
                 }
             } else {
                 width = 1
             }
             let (product, overflow) = radix.multipliedReportingOverflow(by: width)
-            radix = product
+            radix = overflow ? Int.max : product
             if overflow || radix > 1 << 22 { dense = false }
         }
         var table = [Int32](repeating: -1, count: dense ? radix : 0)
         var sparse: [Int: Int] = [:]
+        let cacheable = dense || radix < Int.max / 2 && !query.groupBy.isEmpty || query.groupBy.isEmpty
 
         let metrics = query.metrics
-        let status = metrics.contains(.errors) ? b.ints[.statusCode] : nil
-        let duration = metrics.contains(.latency) ? b.ints[.duration] : nil
-        let ttft = metrics.contains(.ttft) ? b.doubles[.timeToFirstToken] : nil
         let wantTokens = metrics.contains(.tokens) || metrics.contains(.cost)
         let wantCost = metrics.contains(.cost)
-        let input = b.nullableInts[.inputTokens], output = b.nullableInts[.outputTokens]
-        let cacheRead = b.nullableInts[.cacheReadTokens], cacheWrite = b.nullableInts[.cacheCreationTokens]
-        let reasoning = b.nullableInts[.reasoningTokens], reported = b.doubles[.reportedCost]
-        let req = b.strings[.requestModel], resp = b.strings[.responseModel]
-        // Prices per local model code: response model first, request model when that is unpriced.
-        var respPrice: [ModelPrice?] = [], reqPrice: [ModelPrice?] = []
+        let empty64 = [Int64](repeating: 0, count: n), emptyD = [Double](repeating: 0, count: n)
+        let none = [Bool](repeating: false, count: n), all = [Bool](repeating: true, count: n)
+        let hasStatus = metrics.contains(.errors) && b.ints[.statusCode] != nil
+        let status = b.ints[.statusCode] ?? empty64
+        let hasDuration = metrics.contains(.latency) && b.ints[.duration] != nil
+        let duration = b.ints[.duration] ?? empty64
+        let ttft = metrics.contains(.ttft) ? (b.doubles[.timeToFirstToken] ?? (emptyD, none)) : (emptyD, none)
+        let hasTokens = wantTokens && b.nullableInts[.inputTokens] != nil && b.nullableInts[.outputTokens] != nil
+        let input = b.nullableInts[.inputTokens] ?? (empty64, none), output = b.nullableInts[.outputTokens] ?? (empty64, none)
+        let cacheRead = b.nullableInts[.cacheReadTokens] ?? (empty64, none), cacheWrite = b.nullableInts[.cacheCreationTokens] ?? (empty64, none)
+        let reasoning = b.nullableInts[.reasoningTokens] ?? (empty64, none), reported = b.doubles[.reportedCost] ?? (emptyD, none)
+        let reqCodes = b.strings[.requestModel]?.codes ?? empty64, respCodes = b.strings[.responseModel]?.codes ?? empty64
+        _ = all
+
+        // Prices per local model code (response model first, else request model), resolved to one
+        // period when the batch's time range lies inside it.
+        var priceTable: [[ModelPrice?]] = []
+        var fixedPeriod: [[PricePeriod?]] = []
         if wantCost {
-            respPrice = [nil] + (resp?.dictionary ?? []).map { prices.lookup(model: $0) }
-            reqPrice = [nil] + (req?.dictionary ?? []).map { prices.lookup(model: $0) }
+            let req = b.strings[.requestModel], resp = b.strings[.responseModel]
+            let reqPrice = [nil] + (req?.dictionary ?? []).map { prices.lookup(model: $0) }
+            let respPrice = [nil] + (resp?.dictionary ?? []).map { prices.lookup(model: $0) }
+            priceTable = respPrice.map { rp in reqPrice.map { rq in rp ?? rq } }
+            fixedPeriod = priceTable.map { row in
+                row.map { price -> PricePeriod? in
+                    guard let price, let p = price.period(at: minStart), let q = price.period(at: maxStart), p == q else { return nil }
+                    return p
+                }
+            }
         }
 
         for i in 0..<n where keep[i] {
@@ -199,39 +241,42 @@ struct QueryEngine {
                     g = groupFor(row: i, batch: b)
                     table[local[i]] = Int32(g)
                 }
-            } else if let t = sparse[local[i]] {
+            } else if cacheable, let t = sparse[local[i]] {
                 g = t
             } else {
                 g = groupFor(row: i, batch: b)
-                sparse[local[i]] = g
+                if cacheable { sparse[local[i]] = g }
             }
-            groups[g].result.spans += 1
-            if let status, status[i] == 2 { groups[g].result.errors += 1 }
-            if let duration { groups[g].latency.append(Double(duration[i]) / 1e9) }
-            if let ttft, ttft.present[i] { groups[g].ttft.append(ttft.values[i]) }
-            guard wantTokens, let input, let output, input.present[i] || output.present[i] || reported?.present[i] == true else { continue }
-            let inTok = input.values[i], outTok = output.values[i]
-            if input.present[i] || output.present[i] {
-                groups[g].result.spansWithTokens += 1
-                groups[g].result.inputTokens += inTok
-                groups[g].result.outputTokens += outTok
-                groups[g].result.cacheReadTokens += cacheRead?.values[i] ?? 0
-                groups[g].result.reasoningTokens += reasoning?.values[i] ?? 0
-            }
-            guard wantCost else { continue }
-            if let reported, reported.present[i] {
+            let rc = Int(reqCodes[i]), sc = Int(respCodes[i])
+            groups.withUnsafeMutableBufferPointer { groups in
+                groups[g].result.spans += 1
+                if rc != 0 || sc != 0 { groups[g].result.modelSpans += 1 }
+                if hasStatus && status[i] == 2 { groups[g].result.errors += 1 }
+                if hasDuration { groups[g].latency.append(Double(max(0, duration[i])) / 1e9) }
+                if ttft.1[i] { groups[g].ttft.append(ttft.0[i]) }
+                guard hasTokens else { return }
+                let hasUsage = input.present[i] || output.present[i]
+                if hasUsage {
+                    groups[g].result.spansWithTokens += 1
+                    groups[g].result.inputTokens += input.values[i]
+                    groups[g].result.outputTokens += output.values[i]
+                    groups[g].result.cacheReadTokens += cacheRead.values[i]
+                    groups[g].result.reasoningTokens += reasoning.values[i]
+                }
+                guard wantCost else { return }
+                if reported.present[i] {
+                    groups[g].result.spansCosted += 1
+                    groups[g].result.costUSD += reported.values[i]
+                    return
+                }
+                guard hasUsage, let price = priceTable[sc][rc], let period = fixedPeriod[sc][rc] ?? price.period(at: start[i]) else { return }
+                let usage = TokenUsage(input: input.values[i], output: output.values[i], cacheRead: cacheRead.values[i],
+                                       cacheCreation: cacheWrite.values[i], reasoning: reasoning.values[i])
+                let p = period.tiers.isEmpty ? period.base : period.prices(forInputTokens: usage.input)
                 groups[g].result.spansCosted += 1
-                groups[g].result.costUSD += reported.values[i]
-                continue
+                groups[g].result.costUSD += PriceBook.cost(usage: usage, prices: p)
+                if !cacheRead.present[i] && p.cachedInput != nil && usage.input > 0 { groups[g].result.spansCostUpperBound += 1 }
             }
-            let rc = Int(req?.codes[i] ?? 0), sc = Int(resp?.codes[i] ?? 0)
-            guard let price = respPrice[sc] ?? reqPrice[rc], let period = price.period(at: start[i]) else { continue }
-            let usage = TokenUsage(input: inTok, output: outTok, cacheRead: cacheRead?.values[i] ?? 0,
-                                   cacheCreation: cacheWrite?.values[i] ?? 0, reasoning: reasoning?.values[i] ?? 0)
-            let p = period.prices(forInputTokens: usage.input)
-            groups[g].result.spansCosted += 1
-            groups[g].result.costUSD += PriceBook.cost(usage: usage, prices: p)
-            if cacheRead?.present[i] != true && p.cachedInput != nil && usage.input > 0 { groups[g].result.spansCostUpperBound += 1 }
         }
     }
 
@@ -264,7 +309,7 @@ struct QueryEngine {
             let g = group(acc.result.key)
             var r = groups[g].result
             let o = acc.result
-            r.spans += o.spans; r.errors += o.errors; r.spansWithTokens += o.spansWithTokens
+            r.spans += o.spans; r.modelSpans += o.modelSpans; r.errors += o.errors; r.spansWithTokens += o.spansWithTokens
             r.inputTokens += o.inputTokens; r.outputTokens += o.outputTokens; r.cacheReadTokens += o.cacheReadTokens
             r.reasoningTokens += o.reasoningTokens; r.spansCosted += o.spansCosted; r.costUSD += o.costUSD
             r.spansCostUpperBound += o.spansCostUpperBound
@@ -294,19 +339,70 @@ struct QueryEngine {
         }
     }
 
-    /// Quantiles by linear interpolation between closest ranks (numpy's default, DuckDB's quantile_cont).
+    /// Quantiles by linear interpolation between closest ranks (numpy's default, DuckDB's
+    /// quantile_cont), found by selection rather than a full sort.
     static func distribution(_ values: inout [Double], _ quantiles: [Double]) -> Distribution? {
         guard !values.isEmpty else { return nil }
-        values.sort()
         let n = values.count
-        let qs = quantiles.map { q -> Double in
-            let pos = Double(n - 1) * q
-            let lo = Int(pos.rounded(.down))
-            let hi = min(lo + 1, n - 1)
-            return values[lo] + (values[hi] - values[lo]) * (pos - Double(lo))
+        var qs = [Double](repeating: 0, count: quantiles.count)
+        var sum = 0.0
+        values.withUnsafeMutableBufferPointer { v in
+            for x in v { sum += x }
+            // Order statistics needed, ascending; each selection narrows the next one's range.
+            var ranks: [Int] = []
+            for q in quantiles {
+                let lo = Int((Double(n - 1) * q).rounded(.down))
+                ranks.append(lo)
+                ranks.append(min(lo + 1, n - 1))
+            }
+            let wanted = Array(Set(ranks)).sorted()
+            var from = 0
+            var stat: [Int: Double] = [:]
+            for k in wanted {
+                Selection.select(v, k, from: from, to: n - 1)
+                stat[k] = v[k]
+                from = k
+            }
+            for (j, q) in quantiles.enumerated() {
+                let pos = Double(n - 1) * q
+                let lo = Int(pos.rounded(.down))
+                let hi = min(lo + 1, n - 1)
+                qs[j] = stat[lo]! + (stat[hi]! - stat[lo]!) * (pos - Double(lo))
+            }
         }
-        let mean = values.reduce(0, +) / Double(n)
-        return Distribution(count: n, quantiles: quantiles, values: qs, mean: mean)
+        return Distribution(count: n, quantiles: quantiles, values: qs, mean: sum / Double(n))
+    }
+}
+
+/// Quickselect (Hoare partition, median-of-three pivots): after `select(v, k, ...)`, `v[k]` holds
+/// the value a full sort would put there, everything before it is no larger, everything after no smaller.
+enum Selection {
+    static func select(_ v: UnsafeMutableBufferPointer<Double>, _ k: Int, from: Int, to: Int) {
+        var lo = from, hi = to
+        while hi > lo {
+            if hi - lo < 16 {
+                // Insertion sort for small ranges.
+                for i in (lo + 1)...hi {
+                    let x = v[i]
+                    var j = i - 1
+                    while j >= lo && v[j] > x { v[j + 1] = v[j]; j -= 1 }
+                    v[j + 1] = x
+                }
+                return
+            }
+            let mid = lo + (hi - lo) / 2
+            if v[mid] < v[lo] { v.swapAt(mid, lo) }
+            if v[hi] < v[lo] { v.swapAt(hi, lo) }
+            if v[hi] < v[mid] { v.swapAt(hi, mid) }
+            let pivot = v[mid]
+            var i = lo, j = hi
+            while i <= j {
+                while v[i] < pivot { i += 1 }
+                while v[j] > pivot { j -= 1 }
+                if i <= j { v.swapAt(i, j); i += 1; j -= 1 }
+            }
+            if k <= j { hi = j } else if k >= i { lo = i } else { return }
+        }
     }
 }
 
@@ -324,7 +420,7 @@ extension SQLiteSpanStore {
             var engine = QueryEngine(query: query, prices: prices)
             do throws(StoreError) {
                 for k in stride(from: w, to: wanted.count, by: workers) {
-                    let chunks = try withLock { () throws(StoreError) in try segmentChunks(wanted[k].id, columns) }
+                    guard let chunks = try withLock({ () throws(StoreError) in try segmentChunks(wanted[k].id, columns) }) else { continue }
                     engine.add(try ColumnBatch(chunks: chunks))
                 }
                 if w == 0 { for chunks in journal { engine.add(try ColumnBatch(chunks: chunks)) } }

@@ -1,5 +1,5 @@
 /// The columns of a segment. Raw values are stored on disk: never renumber, only add.
-public enum ColumnID: Int, CaseIterable, Sendable, CustomStringConvertible {
+public enum ColumnID: Int, CaseIterable, Sendable {
     case traceID = 1, spanID = 2, parentSpanID = 3, name = 4, kind = 5, startTime = 6, duration = 7
     case statusCode = 8, statusMessage = 9, flags = 10, traceState = 11, droppedCounts = 12, origin = 13
     case serviceName = 20, serviceVersion = 21, environment = 22
@@ -9,7 +9,6 @@ public enum ColumnID: Int, CaseIterable, Sendable, CustomStringConvertible {
     case timeToFirstToken = 60, reportedCost = 61
     case provenance = 70, attributeShape = 71, attributeValues = 72, events = 73, links = 74
 
-    public var description: String { String(describing: self) }
 
     /// Columns whose chunks are worth zlib-compressing when sealed.
     var compressible: Bool {

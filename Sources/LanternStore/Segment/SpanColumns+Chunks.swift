@@ -203,6 +203,7 @@ extension SpanColumns {
         links = try stream(.links)
         var lengths: [Int] = [spanID.count, parentSpanID.count, name.count, kind.count, startTime.count, duration.count]
         lengths += [statusCode.count, originCode.count, shapeCode.count, provenance.count, residual.rows, events.rows, links.rows]
+        lengths += [statusMessage.count, flags.count, traceState.count, droppedAttributes.count, droppedEvents.count, droppedLinks.count]
         for v in strings.values { lengths.append(v.count) }
         for v in ints.values { lengths.append(v.count) }
         for v in doubles.values { lengths.append(v.count) }

@@ -67,7 +67,7 @@ extension SpanColumns {
             if events.offsets[i + 1] > events.offsets[i] {
                 span.events = try events.row(i).withUnsafeBufferPointer { (b: UnsafeBufferPointer<UInt8>) throws(StoreError) in
                     var r = ByteReader(b)
-                    return try ValueEncoding.readEvents(&r, spanStart: start)
+                    return try ValueEncoding.readEvents(&r, spanStart: start, spanEnd: span.endTimeUnixNano)
                 }
             }
             if links.offsets[i + 1] > links.offsets[i] {

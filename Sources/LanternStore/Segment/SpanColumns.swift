@@ -1,3 +1,4 @@
+import Foundation
 import LanternModel
 
 /// Spans shredded into one array per column: what the journal and segments encode, and what
@@ -45,7 +46,7 @@ struct SpanColumns {
     init(_ spans: [CanonicalSpan]) {
         self.init()
         reserve(spans.count)
-        var originIndex: [SpanOrigin: Int64] = [:]
+        var originIndex: [ByteKey: Int64] = [:]
         var lastOrigin: (SpanOrigin, Int64)? = nil
         var shapeIndex: [ByteKey: Int64] = [:]
         var stringValues = Self.stringColumns.map { _ in [String?]() }
@@ -71,17 +72,20 @@ struct SpanColumns {
             droppedAttributes.append(Int64(s.droppedAttributesCount))
             droppedEvents.append(Int64(s.droppedEventsCount))
             droppedLinks.append(Int64(s.droppedLinksCount))
-            if let (o, code) = lastOrigin, o == c.origin {
+            if let (o, code) = lastOrigin, Self.sameStorage(o, c.origin) {
                 originCode.append(code)
-            } else if let code = originIndex[c.origin] {
-                originCode.append(code)
-                lastOrigin = (c.origin, code)
             } else {
                 var w = ByteWriter()
                 ValueEncoding.writeOrigin(c.origin, &w)
-                let code = Int64(origins.count)
-                origins.append(w.bytes)
-                originIndex[c.origin] = code
+                let key = ByteKey(w.bytes)
+                let code: Int64
+                if let known = originIndex[key] {
+                    code = known
+                } else {
+                    code = Int64(origins.count)
+                    origins.append(w.bytes)
+                    originIndex[key] = code
+                }
                 originCode.append(code)
                 lastOrigin = (c.origin, code)
             }
@@ -126,7 +130,7 @@ struct SpanColumns {
                 shapeCode.append(code)
             }
             events.beginRow()
-            if !s.events.isEmpty { ValueEncoding.writeEvents(s.events, spanStart: s.startTimeUnixNano, &events.writer) }
+            if !s.events.isEmpty { ValueEncoding.writeEvents(s.events, spanStart: s.startTimeUnixNano, spanEnd: s.endTimeUnixNano, &events.writer) }
             events.endRow()
             links.beginRow()
             if !s.links.isEmpty { ValueEncoding.writeLinks(s.links, &links.writer) }
@@ -150,18 +154,18 @@ struct SpanColumns {
     static func canOwn(_ field: CanonicalField, _ value: AttributeValue, _ c: CanonicalSpan) -> Bool {
         let g = c.genAI
         switch field {
-        case .operation: return value == .string(g.operation ?? "\u{0}")
-        case .provider: return value == .string(g.provider ?? "\u{0}")
-        case .requestModel: return value == .string(g.requestModel ?? "\u{0}")
-        case .responseModel: return value == .string(g.responseModel ?? "\u{0}")
-        case .finishReason: return value == .string(g.finishReason ?? "\u{0}")
-        case .errorType: return value == .string(g.errorType ?? "\u{0}")
-        case .conversationID: return value == .string(g.conversationID ?? "\u{0}")
-        case .userID: return value == .string(g.userID ?? "\u{0}")
-        case .promptName: return value == .string(g.promptName ?? "\u{0}")
-        case .promptVersion: return value == .string(g.promptVersion ?? "\u{0}")
-        case .variant: return value == .string(c.release.variant ?? "\u{0}")
-        case .rollout: return value == .string(c.release.rollout ?? "\u{0}")
+        case .operation: return g.operation.map { Self.sameText(value, $0) } ?? false
+        case .provider: return g.provider.map { Self.sameText(value, $0) } ?? false
+        case .requestModel: return g.requestModel.map { Self.sameText(value, $0) } ?? false
+        case .responseModel: return g.responseModel.map { Self.sameText(value, $0) } ?? false
+        case .finishReason: return g.finishReason.map { Self.sameText(value, $0) } ?? false
+        case .errorType: return g.errorType.map { Self.sameText(value, $0) } ?? false
+        case .conversationID: return g.conversationID.map { Self.sameText(value, $0) } ?? false
+        case .userID: return g.userID.map { Self.sameText(value, $0) } ?? false
+        case .promptName: return g.promptName.map { Self.sameText(value, $0) } ?? false
+        case .promptVersion: return g.promptVersion.map { Self.sameText(value, $0) } ?? false
+        case .variant: return c.release.variant.map { Self.sameText(value, $0) } ?? false
+        case .rollout: return c.release.rollout.map { Self.sameText(value, $0) } ?? false
         case .inputTokens: return g.inputTokens.map { value == .int($0) } ?? false
         case .outputTokens: return g.outputTokens.map { value == .int($0) } ?? false
         case .cacheReadTokens: return g.cacheReadTokens.map { value == .int($0) } ?? false
@@ -170,6 +174,13 @@ struct SpanColumns {
         case .timeToFirstToken: return g.timeToFirstToken.map { value == .double($0) } ?? false
         default: return false
         }
+    }
+
+    /// Byte-for-byte string equality (Swift's `==` treats canonically equivalent text as equal,
+    /// which would let a column rebuild an attribute in another Unicode normalization form).
+    static func sameText(_ value: AttributeValue, _ s: String) -> Bool {
+        guard case .string(let v) = value else { return false }
+        return utf8Identical(v, s)
     }
 
     mutating func reserve(_ n: Int) {
@@ -232,6 +243,27 @@ struct ByteStreamColumn {
         writer.bytes += other.writer.bytes
         offsets += other.offsets.dropFirst().map { $0 + base }
     }
+}
+
+extension SpanColumns {
+    /// True when two origins share their attribute storage and equal their strings byte for byte
+    /// (spans of one ScopeSpans do): then they encode identically.
+    static func sameStorage(_ a: SpanOrigin, _ b: SpanOrigin) -> Bool {
+        func same(_ x: [Attribute], _ y: [Attribute]) -> Bool {
+            x.count == y.count && x.withUnsafeBufferPointer { p in y.withUnsafeBufferPointer { q in p.baseAddress == q.baseAddress } }
+        }
+        return same(a.resource.attributes, b.resource.attributes) && same(a.scope.attributes, b.scope.attributes)
+            && a.resource.droppedAttributesCount == b.resource.droppedAttributesCount
+            && a.scope.droppedAttributesCount == b.scope.droppedAttributesCount
+            && utf8Identical(a.resourceSchemaURL, b.resourceSchemaURL) && utf8Identical(a.scopeSchemaURL, b.scopeSchemaURL)
+            && utf8Identical(a.scope.name, b.scope.name) && utf8Identical(a.scope.version, b.scope.version)
+    }
+}
+
+/// Byte-for-byte equality of two strings' UTF-8.
+func utf8Identical(_ a: String, _ b: String) -> Bool {
+    var a = a, b = b
+    return a.withUTF8 { x in b.withUTF8 { y in x.count == y.count && (x.count == 0 || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0) } }
 }
 
 /// Bytes as a dictionary key, hashed in one pass rather than element by element.

@@ -39,8 +39,11 @@ enum ValueEncoding {
         }
     }
 
+    /// Nesting the store writes and reads; deeper values are refused at append.
+    static let maxDepth = 64
+
     static func readValue(tag: UInt8, _ r: inout ByteReader, depth: Int = 0) throws(StoreError) -> AttributeValue {
-        guard depth < 64 else { throw .corrupt("attribute value nested too deep") }
+        guard depth < maxDepth else { throw .corrupt("attribute value nested too deep") }
         switch tag {
         case ValueTag.string: return .string(try r.string())
         case ValueTag.bool: return .bool(try r.byte() != 0)
@@ -79,22 +82,32 @@ enum ValueEncoding {
         return out
     }
 
-    static func writeEvents(_ events: [SpanEvent], spanStart: UInt64, _ w: inout ByteWriter) {
+    /// Event times are stored relative to the span's start or its end, whichever is nearer
+    /// (evaluation and exception events sit at the end: a delta of zero).
+    static func writeEvents(_ events: [SpanEvent], spanStart: UInt64, spanEnd: UInt64, _ w: inout ByteWriter) {
         w.varint(events.count)
         for e in events {
-            w.signedVarint(Int64(bitPattern: e.timeUnixNano &- spanStart))
+            let fromStart = Int64(bitPattern: e.timeUnixNano &- spanStart)
+            let fromEnd = Int64(bitPattern: e.timeUnixNano &- spanEnd)
+            // 64 bits of zigzag delta plus one bit for the reference point: a 65-bit varint.
+            if fromEnd.magnitude < fromStart.magnitude {
+                w.varint128(UInt128(zigzag(fromEnd)) << 1 | 1)
+            } else {
+                w.varint128(UInt128(zigzag(fromStart)) << 1)
+            }
             w.string(e.name)
             writeAttributes(e.attributes, &w)
             w.varint(UInt64(e.droppedAttributesCount))
         }
     }
 
-    static func readEvents(_ r: inout ByteReader, spanStart: UInt64) throws(StoreError) -> [SpanEvent] {
+    static func readEvents(_ r: inout ByteReader, spanStart: UInt64, spanEnd: UInt64) throws(StoreError) -> [SpanEvent] {
         let n = try r.count(limit: r.remaining)
         var out: [SpanEvent] = []
         out.reserveCapacity(n)
         for _ in 0..<n {
-            let t = spanStart &+ UInt64(bitPattern: try r.signedVarint())
+            let code = try r.varint128()
+            let t = (code & 1 == 1 ? spanEnd : spanStart) &+ UInt64(bitPattern: unzigzag(UInt64(truncatingIfNeeded: code >> 1)))
             let name = try r.string()
             let attributes = try readAttributes(&r)
             let dropped = UInt32(truncatingIfNeeded: try r.varint())

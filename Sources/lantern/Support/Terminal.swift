@@ -60,7 +60,12 @@ func parseTime(_ text: String, now: Date = Date()) -> Int64? {
         let seconds: Double = ["s": 1, "m": 60, "h": 3600, "d": 86400][String(last)]! * n
         return Int64((now.timeIntervalSince1970 - seconds) * 1e9)
     }
-    if let n = Int64(text) { return n > 10_000_000_000_000 ? n : n * 1_000_000_000 }
+    if let n = Int64(text) {
+        // Nanoseconds, milliseconds or seconds, told apart by magnitude.
+        if abs(n) >= 1_000_000_000_000_000 { return n }
+        if abs(n) >= 100_000_000_000 { return n * 1_000_000 }
+        return n * 1_000_000_000
+    }
     let f = ISO8601DateFormatter()
     for options: ISO8601DateFormatter.Options in [[.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime], [.withFullDate]] {
         f.formatOptions = options
