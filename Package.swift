@@ -22,10 +22,11 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CZstd", path: "Sources/CZstd", providers: [.apt(["libzstd-dev"])]),
         .target(name: "LanternModel", swiftSettings: strict),
         .target(
             name: "LanternStore",
-            dependencies: ["LanternModel", "CSQLite", "CZlib"],
+            dependencies: ["LanternModel", "CSQLite", "CZstd"],
             swiftSettings: strict
         ),
         .target(

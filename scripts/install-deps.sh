@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages Lantern builds against, if any are missing (Debian/Ubuntu).
 set -euo pipefail
-needed=(libsqlite3-dev zlib1g-dev libcurl4-openssl-dev)
+needed=(libsqlite3-dev zlib1g-dev libzstd-dev libcurl4-openssl-dev)
 missing=()
 for p in "${needed[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

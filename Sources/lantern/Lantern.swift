@@ -1,8 +1,28 @@
 import ArgumentParser
 import Foundation
 
+#if os(Linux)
+@_silgen_name("mallopt") private func mallopt(_ parameter: Int32, _ value: Int32) -> Int32
+#endif
+
 @main
 struct Lantern: ParsableCommand {
+    static func main() {
+        #if os(Linux)
+        // Column buffers are a few hundred KB each. glibc serves such blocks with a fresh mmap
+        // (and page faults on first touch) unless the threshold is raised: M_MMAP_THRESHOLD (-3)
+        // and M_TRIM_THRESHOLD (-1) from malloc.h.
+        _ = mallopt(-3, 256 << 20)
+        _ = mallopt(-1, 512 << 20)
+        #endif
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "lantern",
         abstract: "Observability and release control for applications that call LLMs.",

@@ -26,9 +26,12 @@ struct ColumnBatch {
                     case .startTime, .duration, .statusCode, .kind:
                         ints[id] = try IntCodec.decode(&r)
                     case .inputTokens, .outputTokens, .cacheReadTokens, .cacheCreationTokens, .reasoningTokens:
-                        nullableInts[id] = try NullableIntCodec.decodeDense(&r)
+                        // A column with no values at all is left out: readers treat it as absent.
+                        let d = try NullableIntCodec.decodeDense(&r)
+                        if d.present.contains(true) { nullableInts[id] = d }
                     case .timeToFirstToken, .reportedCost:
-                        doubles[id] = try NullableDoubleCodec.decodeDense(&r)
+                        let d = try NullableDoubleCodec.decodeDense(&r)
+                        if d.present.contains(true) { doubles[id] = d }
                     default:
                         let (d, codes) = try StringDictionaryCodec.decodeCodes(&r)
                         strings[id] = StringCodes(dictionary: d, codes: codes)
@@ -209,7 +212,7 @@ struct QueryEngine {
         let hasDuration = metrics.contains(.latency) && b.ints[.duration] != nil
         let duration = b.ints[.duration] ?? empty64
         let ttft = metrics.contains(.ttft) ? (b.doubles[.timeToFirstToken] ?? (emptyD, none)) : (emptyD, none)
-        let hasTokens = wantTokens && b.nullableInts[.inputTokens] != nil && b.nullableInts[.outputTokens] != nil
+        let hasTokens = wantTokens && (b.nullableInts[.inputTokens] != nil || b.nullableInts[.outputTokens] != nil || b.doubles[.reportedCost] != nil)
         let input = b.nullableInts[.inputTokens] ?? (empty64, none), output = b.nullableInts[.outputTokens] ?? (empty64, none)
         let cacheRead = b.nullableInts[.cacheReadTokens] ?? (empty64, none), cacheWrite = b.nullableInts[.cacheCreationTokens] ?? (empty64, none)
         let reasoning = b.nullableInts[.reasoningTokens] ?? (empty64, none), reported = b.doubles[.reportedCost] ?? (emptyD, none)
@@ -319,14 +322,17 @@ struct QueryEngine {
         }
     }
 
-    /// Finishes the groups: exact quantiles, sorted by key (time buckets numerically).
-    func finish() -> [GroupResult] {
+    /// Finishes the groups: exact quantiles, sorted by key (time buckets numerically). The
+    /// collected values are consumed in place.
+    mutating func finish() -> [GroupResult] {
         var out: [GroupResult] = []
         out.reserveCapacity(groups.count)
-        for var acc in groups {
-            var result = acc.result
-            if query.metrics.contains(.ttft) { result.ttft = Self.distribution(&acc.ttft, query.quantiles) }
-            if query.metrics.contains(.latency) { result.latency = Self.distribution(&acc.latency, query.quantiles) }
+        for i in groups.indices {
+            var result = groups[i].result
+            if query.metrics.contains(.ttft) { result.ttft = Self.distribution(&groups[i].ttft, query.quantiles) }
+            if query.metrics.contains(.latency) { result.latency = Self.distribution(&groups[i].latency, query.quantiles) }
+            groups[i].ttft = []
+            groups[i].latency = []
             out.append(result)
         }
         let bucketDims = Set(query.groupBy.indices.filter { query.groupBy[$0].bucketNanos != nil })
@@ -409,19 +415,31 @@ enum Selection {
 extension SQLiteSpanStore {
     /// Aggregates stored spans (sealed and journal) for a query, decoding segments on two threads.
     public func queryNow(_ query: SpanQuery, prices: PriceBook) throws(StoreError) -> QueryResult {
+        let t0 = Date()
         let columns = QueryEngine(query: query, prices: prices).neededColumns
         let (segments, journal) = try withLock { () throws(StoreError) in
             (try self.segments(), try journalChunks(columns, filter: query.filter))
         }
         let wanted = segments.filter { $0.zone.mayMatch(query.filter) }
+        let tl = Date()
         let workers = min(2, max(1, wanted.count))
         let engines = EngineSlots(count: workers, query: query, prices: prices)
         DispatchQueue.concurrentPerform(iterations: workers) { w in
             var engine = QueryEngine(query: query, prices: prices)
             do throws(StoreError) {
+                var tRead = 0.0, tDecode = 0.0, tAdd = 0.0
                 for k in stride(from: w, to: wanted.count, by: workers) {
+                    let t0 = Date()
                     guard let chunks = try withLock({ () throws(StoreError) in try segmentChunks(wanted[k].id, columns) }) else { continue }
-                    engine.add(try ColumnBatch(chunks: chunks))
+                    let t1 = Date()
+                    let batch = try ColumnBatch(chunks: chunks)
+                    let t2 = Date()
+                    engine.add(batch)
+                    let t3 = Date()
+                    tRead += t1.timeIntervalSince(t0); tDecode += t2.timeIntervalSince(t1); tAdd += t3.timeIntervalSince(t2)
+                }
+                if ProcessInfo.processInfo.environment["LANTERN_QUERY_TIMING"] != nil {
+                    FileHandle.standardError.write(Data("worker \(w): read \(Int(tRead * 1000)) ms, decode \(Int(tDecode * 1000)) ms, add \(Int(tAdd * 1000)) ms\n".utf8))
                 }
                 if w == 0 { for chunks in journal { engine.add(try ColumnBatch(chunks: chunks)) } }
             } catch {
@@ -430,9 +448,17 @@ extension SQLiteSpanStore {
             engines.set(w, engine)
         }
         if let error = engines.error { throw error }
-        var total = engines.engines[0]
-        for e in engines.engines.dropFirst() { total.merge(e) }
-        return QueryResult(groupBy: query.groupBy, groups: total.finish(), segmentsScanned: wanted.count,
+        let tw = Date()
+        var all = engines.takeAll()
+        var total = all.removeFirst()
+        for e in all { total.merge(e) }
+        all.removeAll()
+        let tm = Date()
+        let groups = total.finish()
+        if ProcessInfo.processInfo.environment["LANTERN_QUERY_TIMING"] != nil {
+            FileHandle.standardError.write(Data("list \(Int(tl.timeIntervalSince(t0) * 1000)) ms, workers \(Int(tw.timeIntervalSince(tl) * 1000)) ms, merge \(Int(tm.timeIntervalSince(tw) * 1000)) ms, finish \(Int(Date().timeIntervalSince(tm) * 1000)) ms\n".utf8))
+        }
+        return QueryResult(groupBy: query.groupBy, groups: groups, segmentsScanned: wanted.count,
                            segmentsSkipped: segments.count - wanted.count, journalBatchesScanned: journal.count)
     }
 }
@@ -448,5 +474,14 @@ private final class EngineSlots: @unchecked Sendable {
     }
 
     func set(_ i: Int, _ e: QueryEngine) { lock.lock(); engines[i] = e; lock.unlock() }
+
+    /// Moves the engines out (so their buffers are uniquely owned by the caller).
+    func takeAll() -> [QueryEngine] {
+        lock.lock()
+        defer { lock.unlock() }
+        let out = engines
+        engines = []
+        return out
+    }
     func fail(_ e: StoreError) { lock.lock(); error = e; lock.unlock() }
 }
