@@ -69,6 +69,26 @@ struct CodecTests {
         try expectIntRoundTrip(values)
     }
 
+    @Test("IntCodec: codes that step by 0 or 1 with a rare jump back choose blocked deltas")
+    func intBlockedDeltas() throws {
+        // Trace-id codes: non-decreasing by 0 or 1, except where a trace continues from an
+        // earlier batch. One jump back must widen one block of 128, not the whole column.
+        var rng = SplitMix64(seed: 11)
+        var values: [Int64] = []
+        var code: Int64 = 0
+        for i in 0..<20_000 {
+            if i == 9_001 { values.append(3); continue }
+            code += Int64.random(in: 0...1, using: &rng)
+            values.append(code)
+        }
+        let bytes = encodeInts(values)
+        #expect(try intHeader(bytes).mode == 2, "blocked delta mode")
+        #expect(bytes.count < 20_000 / 8 + 157 * 4 + 64, "about one bit per value plus a small header per block")
+        try expectIntRoundTrip(values)
+        // Every block boundary and a last partial block.
+        for n in [129, 130, 256, 257, 1000] { try expectIntRoundTrip(Array(values.prefix(n)) + [values[9_001]] + Array(values.prefix(n))) }
+    }
+
     @Test("IntCodec: random values of every width round-trip compactly", arguments: 1...64)
     func intRandomWidth(_ width: Int) throws {
         var rng = SplitMix64(seed: 0xC0DE_0000 + UInt64(width))
