@@ -346,8 +346,9 @@ public final class SQLiteSpanStore: @unchecked Sendable {
     }
 
     /// Deletes whole segments older than the age bound, then the oldest segments until the
-    /// data fits the size bound. Each segment goes in its own short transaction, so ingest is
-    /// never blocked for long. A segment straddling the age cutoff stays until all of it is old.
+    /// data fits the size bound, then unsealed journal batches older than the age bound. Each
+    /// segment goes in its own short transaction, so ingest is never blocked for long. A segment
+    /// or batch straddling the age cutoff stays until all of it is old.
     public func applyRetentionNow(_ policy: RetentionPolicy, nowUnixNano: Int64) throws(StoreError) -> RetentionResult {
         var result = RetentionResult()
         let all = try withLock { () throws(StoreError) in try segments() }.sorted { $0.zone.maxStart < $1.zone.maxStart }
@@ -380,7 +381,26 @@ public final class SQLiteSpanStore: @unchecked Sendable {
             result.spansDeleted += seg.spanCount
             result.bytesDeleted += seg.bytes
         }
-        if !doomed.isEmpty { try withLock { () throws(StoreError) in try db.execute("PRAGMA incremental_vacuum") } }
+        if let age = policy.maxAgeNanos {
+            // Unsealed batches whose newest span is past the cutoff go too (the sealer holds the
+            // seal lock while it reads the journal, so a batch is never both sealed and deleted).
+            sealLock.lock()
+            defer { sealLock.unlock() }
+            try withLock { () throws(StoreError) in
+                let old = try db.prepare("SELECT coalesce(sum(span_count), 0), coalesce(sum(length(body)), 0) FROM journal WHERE max_start < ?")
+                try old.bind(1, nowUnixNano - age)
+                _ = try old.step()
+                let spans = Int(old.int(0)), bytes = old.int(1)
+                guard spans > 0 else { return }
+                let d = try db.prepare("DELETE FROM journal WHERE max_start < ?")
+                try d.bind(1, nowUnixNano - age)
+                try d.run()
+                journalSpans -= spans
+                result.spansDeleted += spans
+                result.bytesDeleted += bytes
+            }
+        }
+        if result.spansDeleted > 0 { try withLock { () throws(StoreError) in try db.execute("PRAGMA incremental_vacuum") } }
         return result
     }
 

@@ -27,7 +27,7 @@ struct Lantern: ParsableCommand {
         commandName: "lantern",
         abstract: "Observability and release control for applications that call LLMs.",
         discussion: "Spans are kept in one SQLite file: --db PATH, else $LANTERN_DB, else ./lantern.db.",
-        subcommands: [IngestCommand.self, QueryCommand.self, TracesCommand.self, StatsCommand.self, BenchCommand.self, CrashTestAppendCommand.self]
+        subcommands: [IngestCommand.self, QueryCommand.self, TracesCommand.self, StatsCommand.self, RetentionCommand.self, BenchCommand.self, CrashTestAppendCommand.self]
     )
 }
 

@@ -109,19 +109,21 @@ struct RetentionTests {
         }
     }
 
-    @Test("retention leaves the journal alone and ingest goes on afterwards")
+    @Test("age retention also drops old unsealed batches, keeps recent ones, and ingest goes on afterwards")
     func retentionThenIngest() throws {
         try withTemporaryStore { store in
             let sealed = (0..<4).map { retained(UInt64($0), at: day(1) + Int64($0)) }
             try store.appendNow(sealed)
             try store.seal(force: true)
-            let unsealed = (0..<3).map { retained(10 + UInt64($0), at: day(1) + 100 + Int64($0)) }
+            let oldUnsealed = (0..<3).map { retained(10 + UInt64($0), at: day(1) + 100 + Int64($0)) }
+            try store.appendNow(oldUnsealed)
+            let unsealed = (0..<2).map { retained(30 + UInt64($0), at: day(9) - 10 + Int64($0)) }
             try store.appendNow(unsealed)
 
             let result = try store.applyRetentionNow(RetentionPolicy(maxAgeNanos: hour(1), maxBytes: 0), nowUnixNano: day(9))
-            #expect(result.segmentsDeleted == 1 && result.spansDeleted == 4)
+            #expect(result.segmentsDeleted == 1 && result.spansDeleted == 7, "the old segment and the old journal batch")
             let stats = try store.statsNow()
-            #expect(stats.segments == 0 && stats.journalSpans == 3, "\(stats)")
+            #expect(stats.segments == 0 && stats.journalSpans == 2, "\(stats)")
             try expectRemaining(store, unsealed)
 
             let later = (0..<2).map { retained(20 + UInt64($0), at: day(9) + Int64($0)) }

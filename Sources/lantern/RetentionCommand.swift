@@ -1,0 +1,74 @@
+import ArgumentParser
+import Foundation
+import LanternModel
+import LanternStore
+
+struct RetentionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "retention",
+        abstract: "Delete old data: sealed segments older than --max-age, then the oldest until under --max-bytes.",
+        discussion: """
+        Retention works on whole sealed segments (tens of thousands of spans): a segment goes when its \
+        newest span is older than the age bound; one that straddles the cutoff stays until all of it is old. \
+        Each segment is deleted in its own short transaction, and the freed pages are returned to the file system.
+        """
+    )
+
+    @OptionGroup var database: DatabaseOptions
+    @Option(help: "Keep spans that started within this long before now, e.g. 30d, 12h.") var maxAge: String?
+    @Option(help: "Keep the stored spans under this size, e.g. 500MB, 10GB.") var maxBytes: String?
+    @Flag(name: .long, help: "Print the result as JSON.") var json = false
+
+    func validate() throws {
+        guard maxAge != nil || maxBytes != nil else { throw ValidationError("give --max-age, --max-bytes or both") }
+        if let a = maxAge, parseDuration(a) == nil { throw ValidationError("cannot read --max-age '\(a)': use e.g. 30d, 12h, 90m") }
+        if let b = maxBytes, parseSize(b) == nil { throw ValidationError("cannot read --max-bytes '\(b)': use e.g. 500MB, 10GB, 123456") }
+    }
+
+    struct Output: Encodable {
+        var segmentsDeleted: Int
+        var spansDeleted: Int
+        var bytesDeleted: Int64
+        var spansLeft: Int
+        var fileBytes: Int64
+    }
+
+    func run() throws {
+        let store = try SQLiteSpanStore(path: database.path)
+        let policy = RetentionPolicy(maxAgeNanos: maxAge.flatMap(parseDuration), maxBytes: maxBytes.flatMap(parseSize))
+        let r = try store.applyRetentionNow(policy, nowUnixNano: Int64(Date().timeIntervalSince1970 * 1e9))
+        try store.compact()
+        let s = try store.statsNow()
+        let out = Output(segmentsDeleted: r.segmentsDeleted, spansDeleted: r.spansDeleted, bytesDeleted: r.bytesDeleted,
+                         spansLeft: s.totalSpans, fileBytes: s.fileBytes)
+        if json {
+            print(try jsonString(out))
+        } else {
+            print("deleted \(r.segmentsDeleted) segments (\(r.spansDeleted) spans, \(r.bytesDeleted) bytes); \(s.totalSpans) spans left in \(s.fileBytes) bytes")
+        }
+    }
+}
+
+/// `90m`, `12h`, `30d`, `45s` as nanoseconds.
+func parseDuration(_ text: String) -> Int64? {
+    guard let unit = text.last, let n = Double(text.dropLast()), n >= 0 else { return nil }
+    let seconds: Double
+    switch unit {
+    case "s": seconds = n
+    case "m": seconds = n * 60
+    case "h": seconds = n * 3600
+    case "d": seconds = n * 86400
+    default: return nil
+    }
+    return Int64(seconds * 1e9)
+}
+
+/// `123456`, `500KB`, `500MB`, `10GB` (powers of 1000) as bytes.
+func parseSize(_ text: String) -> Int64? {
+    let upper = text.uppercased()
+    for (suffix, factor) in [("KB", 1e3), ("MB", 1e6), ("GB", 1e9), ("TB", 1e12), ("B", 1.0)] where upper.hasSuffix(suffix) {
+        guard let n = Double(upper.dropLast(suffix.count)), n >= 0 else { return nil }
+        return Int64(n * factor)
+    }
+    return Int64(upper).flatMap { $0 >= 0 ? $0 : nil }
+}
