@@ -93,6 +93,9 @@ public struct GroupResult: Sendable, Equatable, Codable {
     public var spans: Int
     /// Spans that name a model (GenAI inference calls): the base of the coverage shares.
     public var modelSpans: Int
+    /// Of those, the spans that carried a TTFT, and those that carried token counts.
+    public var modelSpansWithTTFT: Int
+    public var modelSpansWithTokens: Int
     public var errors: Int
     /// Spans that carried token counts, and their sums.
     public var spansWithTokens: Int
@@ -113,17 +116,15 @@ public struct GroupResult: Sendable, Equatable, Codable {
 
     public init(key: [String]) {
         self.key = key
-        spans = 0; modelSpans = 0; errors = 0; spansWithTokens = 0; inputTokens = 0; outputTokens = 0; cacheReadTokens = 0; reasoningTokens = 0
+        spans = 0; modelSpans = 0; modelSpansWithTTFT = 0; modelSpansWithTokens = 0; errors = 0; spansWithTokens = 0; inputTokens = 0; outputTokens = 0; cacheReadTokens = 0; reasoningTokens = 0
         spansCosted = 0; costUSD = 0; spansCostUpperBound = 0
     }
 
     public var errorRate: Double { spans == 0 ? 0 : Double(errors) / Double(spans) }
-    /// Share of the model-calling spans that carried a TTFT.
-    public var ttftCoverage: Double { modelSpans == 0 ? 0 : Double(ttft?.count ?? 0) / Double(modelSpans) }
-    /// Share of the model-calling spans that carried token counts.
-    public var tokenCoverage: Double { modelSpans == 0 ? 0 : Double(spansWithTokens) / Double(modelSpans) }
-    /// Share of the spans with token counts that could be priced.
-    public var costCoverage: Double { spansWithTokens == 0 ? 0 : Double(spansCosted) / Double(spansWithTokens) }
+    /// Share of the model-calling spans that carried a TTFT (at most 1).
+    public var ttftCoverage: Double { modelSpans == 0 ? 0 : Double(modelSpansWithTTFT) / Double(modelSpans) }
+    /// Share of the model-calling spans that carried token counts (at most 1).
+    public var tokenCoverage: Double { modelSpans == 0 ? 0 : Double(modelSpansWithTokens) / Double(modelSpans) }
 }
 
 /// The answer to a `SpanQuery`.

@@ -9,7 +9,7 @@ public final class BackgroundSealer: @unchecked Sendable {
     private var finished = false
     private var error: StoreError?
 
-    /// The last error a seal pass hit (it retries after a pause), if any.
+    /// The error of the last seal pass, if it failed (a later successful pass clears it).
     public var lastError: StoreError? {
         condition.lock()
         defer { condition.unlock() }
@@ -29,7 +29,11 @@ public final class BackgroundSealer: @unchecked Sendable {
             let stop = stopping
             condition.unlock()
             do {
-                if try store.seal(force: false) == 0 {
+                let sealed = try store.seal(force: false)
+                condition.lock()
+                error = nil
+                condition.unlock()
+                if sealed == 0 {
                     if stop { break }
                     condition.lock()
                     if !stopping { _ = condition.wait(until: Date().addingTimeInterval(0.02)) }

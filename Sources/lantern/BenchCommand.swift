@@ -53,6 +53,16 @@ struct BenchCommand: ParsableCommand {
         var loadavg = ""
     }
 
+    static let queryNames = ["ttft_pct_model_hour", "latency_pct_model", "tokens_cost_model_day"]
+
+    func validate() throws {
+        if let query, !Self.queryNames.contains(query) {
+            throw ValidationError("unknown query '\(query)'; use one of \(Self.queryNames.joined(separator: ", "))")
+        }
+        if queriesOnly && !FileManager.default.fileExists(atPath: db) { throw ValidationError("--queries-only needs an existing --db; \(db) does not exist") }
+        if !queriesOnly && otlp.isEmpty { throw ValidationError("give --otlp DIR (gen_spans.py's DIR/otlp), or --queries-only") }
+    }
+
     func run() throws {
         var result = Result()
         let book = try loadPrices(prices)

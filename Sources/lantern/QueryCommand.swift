@@ -12,7 +12,8 @@ struct QueryCommand: ParsableCommand {
         Times: 2025-06-01, 2025-06-01T12:00:00Z, Unix seconds or nanoseconds, or a span before now (90m, 24h, 7d).
         Group by any of: \(GroupKey.allCases.map(\.rawValue).joined(separator: ", ")).
         Percentiles are exact (linear interpolation between order statistics). TTFT coverage is the share \
-        of spans that carried a TTFT; cost marked '<=' is an upper bound where cached tokens were not reported.
+        of the group's GenAI spans that carried a TTFT; cost marked '<=' is an upper bound where cached tokens \
+        were not reported.
         """
     )
 
@@ -31,7 +32,7 @@ struct QueryCommand: ParsableCommand {
 
     func validate() throws {
         for t in [from, until].compactMap({ $0 }) where parseTime(t) == nil {
-            throw ValidationError("cannot read the time '\(t)': use 2025-06-01, 2025-06-01T12:00:00Z, Unix seconds, or 24h / 7d")
+            throw ValidationError("cannot read the time '\(t)': use 2025-06-01, 2025-06-01T12:00:00Z, Unix seconds, milliseconds or nanoseconds, or 24h / 7d")
         }
         for k in groupKeys.invalid {
             throw ValidationError("unknown grouping '\(k)'; use any of \(GroupKey.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -74,7 +75,8 @@ struct QueryCommand: ParsableCommand {
 }
 
 /// Loads price tables from a directory of YAML tables or a flat prices.json; none found is an empty book.
-func loadPrices(_ explicit: String?) throws -> PriceBook {
+func loadPrices(_ explicitPath: String?) throws -> PriceBook {
+    let explicit = explicitPath ?? ProcessInfo.processInfo.environment["LANTERN_PRICES"]
     if let explicit, explicit.hasSuffix(".json") { return try PriceTableLoader.loadBenchJSON(URL(fileURLWithPath: explicit)) }
     if let explicit {
         guard FileManager.default.fileExists(atPath: explicit) else { throw ValidationErrorMessage("no price tables at \(explicit)") }

@@ -6,17 +6,18 @@ import LanternStore
 struct RetentionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "retention",
-        abstract: "Delete old data: sealed segments older than --max-age, then the oldest until under --max-bytes.",
+        abstract: "Delete old data: segments and unsealed batches older than --max-age, then the oldest segments until under --max-bytes.",
         discussion: """
-        Retention works on whole sealed segments (tens of thousands of spans): a segment goes when its \
-        newest span is older than the age bound; one that straddles the cutoff stays until all of it is old. \
-        Each segment is deleted in its own short transaction, and the freed pages are returned to the file system.
+        Retention works on whole sealed segments (tens of thousands of spans) and whole unsealed journal \
+        batches: one goes when its newest span is older than the age bound; one that straddles the cutoff \
+        stays until all of it is old. The size bound counts the sealed segments' column data. Each segment \
+        is deleted in its own short transaction, and the freed pages are returned to the file system.
         """
     )
 
     @OptionGroup var database: DatabaseOptions
     @Option(help: "Keep spans that started within this long before now, e.g. 30d, 12h.") var maxAge: String?
-    @Option(help: "Keep the stored spans under this size, e.g. 500MB, 10GB.") var maxBytes: String?
+    @Option(help: "Keep the sealed segments' column data under this size, e.g. 500MB, 10GB.") var maxBytes: String?
     @Flag(name: .long, help: "Print the result as JSON.") var json = false
 
     func validate() throws {
@@ -60,7 +61,7 @@ func parseDuration(_ text: String) -> Int64? {
     case "d": seconds = n * 86400
     default: return nil
     }
-    return Int64(seconds * 1e9)
+    return Int64(exactly: (seconds * 1e9).rounded())
 }
 
 /// `123456`, `500KB`, `500MB`, `10GB` (powers of 1000) as bytes.
@@ -68,7 +69,7 @@ func parseSize(_ text: String) -> Int64? {
     let upper = text.uppercased()
     for (suffix, factor) in [("KB", 1e3), ("MB", 1e6), ("GB", 1e9), ("TB", 1e12), ("B", 1.0)] where upper.hasSuffix(suffix) {
         guard let n = Double(upper.dropLast(suffix.count)), n >= 0 else { return nil }
-        return Int64(n * factor)
+        return Int64(exactly: (n * factor).rounded())
     }
     return Int64(upper).flatMap { $0 >= 0 ? $0 : nil }
 }

@@ -189,14 +189,14 @@ struct ProtobufTraceDecoding {
                 try reader.expect(2, got: wire, field: "trace_id")
                 let range = try reader.readLengthDelimited()
                 guard let id = TraceID(bytes: UnsafeBufferPointer(start: reader.base + range.lowerBound, count: range.count)) else {
-                    throw OTLPDecodingError.spanLevel("trace_id must be 16 bytes, got \(range.count)", path: ["trace_id"])
+                    throw OTLPDecodingError.spanLevel("must be 16 bytes, got \(range.count)", path: ["trace_id"])
                 }
                 traceID = id
             case 2:
                 try reader.expect(2, got: wire, field: "span_id")
                 let range = try reader.readLengthDelimited()
                 guard let id = SpanID(bytes: UnsafeBufferPointer(start: reader.base + range.lowerBound, count: range.count)) else {
-                    throw OTLPDecodingError.spanLevel("span_id must be 8 bytes, got \(range.count)", path: ["span_id"])
+                    throw OTLPDecodingError.spanLevel("must be 8 bytes, got \(range.count)", path: ["span_id"])
                 }
                 spanID = id
             case 3:
@@ -210,7 +210,7 @@ struct ProtobufTraceDecoding {
                 } else if let id = SpanID(bytes: UnsafeBufferPointer(start: reader.base + range.lowerBound, count: range.count)) {
                     out.parentSpanID = id.isZero ? nil : id
                 } else {
-                    throw OTLPDecodingError.spanLevel("parent_span_id must be empty or 8 bytes, got \(range.count)", path: ["parent_span_id"])
+                    throw OTLPDecodingError.spanLevel("must be empty or 8 bytes, got \(range.count)", path: ["parent_span_id"])
                 }
             case 5:
                 try reader.expect(2, got: wire, field: "name")
@@ -280,10 +280,10 @@ struct ProtobufTraceDecoding {
                 try reader.skip(wireType: wire)
             }
         }
-        guard let traceID else { throw OTLPDecodingError.spanLevel("trace_id is missing", path: ["trace_id"]) }
-        guard !traceID.isZero else { throw OTLPDecodingError.spanLevel("trace_id is all zeros", path: ["trace_id"]) }
-        guard let spanID else { throw OTLPDecodingError.spanLevel("span_id is missing", path: ["span_id"]) }
-        guard !spanID.isZero else { throw OTLPDecodingError.spanLevel("span_id is all zeros", path: ["span_id"]) }
+        guard let traceID else { throw OTLPDecodingError.spanLevel("is missing", path: ["trace_id"]) }
+        guard !traceID.isZero else { throw OTLPDecodingError.spanLevel("is all zeros", path: ["trace_id"]) }
+        guard let spanID else { throw OTLPDecodingError.spanLevel("is missing", path: ["span_id"]) }
+        guard !spanID.isZero else { throw OTLPDecodingError.spanLevel("is all zeros", path: ["span_id"]) }
         out.traceID = traceID
         out.spanID = spanID
         return out
@@ -324,12 +324,12 @@ struct ProtobufTraceDecoding {
                 try reader.expect(2, got: wire, field: "trace_id")
                 let range = try reader.readLengthDelimited()
                 traceID = TraceID(bytes: UnsafeBufferPointer(start: reader.base + range.lowerBound, count: range.count))
-                if traceID == nil { throw OTLPDecodingError.spanLevel("trace_id must be 16 bytes, got \(range.count)", path: ["trace_id"]) }
+                if traceID == nil { throw OTLPDecodingError.spanLevel("must be 16 bytes, got \(range.count)", path: ["trace_id"]) }
             case 2:
                 try reader.expect(2, got: wire, field: "span_id")
                 let range = try reader.readLengthDelimited()
                 spanID = SpanID(bytes: UnsafeBufferPointer(start: reader.base + range.lowerBound, count: range.count))
-                if spanID == nil { throw OTLPDecodingError.spanLevel("span_id must be 8 bytes, got \(range.count)", path: ["span_id"]) }
+                if spanID == nil { throw OTLPDecodingError.spanLevel("must be 8 bytes, got \(range.count)", path: ["span_id"]) }
             case 3:
                 try reader.expect(2, got: wire, field: "trace_state")
                 out.traceState = try string(reader, reader.readLengthDelimited())
@@ -346,8 +346,8 @@ struct ProtobufTraceDecoding {
                 try reader.skip(wireType: wire)
             }
         }
-        guard let traceID else { throw OTLPDecodingError.spanLevel("trace_id is missing", path: ["trace_id"]) }
-        guard let spanID else { throw OTLPDecodingError.spanLevel("span_id is missing", path: ["span_id"]) }
+        guard let traceID else { throw OTLPDecodingError.spanLevel("is missing", path: ["trace_id"]) }
+        guard let spanID else { throw OTLPDecodingError.spanLevel("is missing", path: ["span_id"]) }
         out.traceID = traceID
         out.spanID = spanID
         return out

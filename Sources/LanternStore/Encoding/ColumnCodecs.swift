@@ -211,7 +211,7 @@ extension NullableIntCodec {
 }
 
 /// Nullable doubles: presence bitmap, then the present values byte-shuffled (all first bytes,
-/// then all second bytes, ...) so that zlib finds the repeated exponent bytes.
+/// then all second bytes, ...) so that zstd finds the repeated exponent bytes.
 enum NullableDoubleCodec {
     static func encode(_ values: [Double?], into w: inout ByteWriter) {
         w.varint(values.count)
@@ -268,9 +268,23 @@ enum NullableDoubleCodec {
     }
 }
 
-/// Nullable strings as a dictionary (in first-seen order) plus bit-packed codes (0 = null).
+/// Nullable strings, either as a dictionary (in first-seen order) plus bit-packed codes
+/// (0 = null) — the sealed form — or plainly, each row's bytes in turn with lengths + 1 (0 = null):
+/// the journal form, which costs no hashing on the append path.
 enum StringDictionaryCodec {
-    static func encode(_ values: [String?], into w: inout ByteWriter) {
+    private static let dictionaryForm: UInt8 = 0
+    private static let plainForm: UInt8 = 1
+
+    static func encode(_ values: [String?], into w: inout ByteWriter, plain: Bool = false) {
+        if plain {
+            w.byte(plainForm)
+            var lengths = [Int64](repeating: 0, count: values.count)
+            for (i, v) in values.enumerated() { if let v { lengths[i] = Int64(v.utf8.count) + 1 } }
+            IntCodec.encode(lengths, into: &w)
+            for v in values { if var v { v.withUTF8 { w.raw($0) } } }
+            return
+        }
+        w.byte(dictionaryForm)
         var index: [String: Int64] = [:]
         var dictionary: [String] = []
         var codes = [Int64](repeating: 0, count: values.count)
@@ -308,8 +322,35 @@ enum StringDictionaryCodec {
         IntCodec.encode(codes, into: &w)
     }
 
+    /// Plain rows as strings (nil for null).
+    private static func decodePlain(_ r: inout ByteReader) throws(StoreError) -> [String?] {
+        let lengths = try IntCodec.decode(&r)
+        var out = [String?](repeating: nil, count: lengths.count)
+        for (i, l) in lengths.enumerated() where l != 0 {
+            guard l > 0, l - 1 <= Int64(r.remaining) else { throw .corrupt("string length \(l - 1) runs past the column") }
+            out[i] = String(decoding: try r.slice(Int(l - 1)), as: UTF8.self)
+        }
+        return out
+    }
+
     /// The dictionary and the per-row codes (0 = null, k = dictionary[k-1]).
     static func decodeCodes(_ r: inout ByteReader) throws(StoreError) -> (dictionary: [String], codes: [Int64]) {
+        let form = try r.byte()
+        if form == plainForm {
+            let rows = try decodePlain(&r)
+            var dictionary: [String] = []
+            var index: [String: Int64] = [:]
+            var codes = [Int64](repeating: 0, count: rows.count)
+            for (i, v) in rows.enumerated() {
+                guard let v else { continue }
+                if let c = index[v], utf8Identical(dictionary[Int(c - 1)], v) { codes[i] = c; continue }
+                dictionary.append(v)
+                codes[i] = Int64(dictionary.count)
+                if index[v] == nil { index[v] = codes[i] }
+            }
+            return (dictionary, codes)
+        }
+        guard form == dictionaryForm else { throw .corrupt("unknown string column form \(form)") }
         let n = try r.count(limit: r.remaining)
         var dictionary: [String] = []
         dictionary.reserveCapacity(n)
@@ -320,6 +361,10 @@ enum StringDictionaryCodec {
     }
 
     static func decode(_ r: inout ByteReader) throws(StoreError) -> [String?] {
+        if r.remaining > 0 && r.bytes[r.position] == plainForm {
+            r.position += 1
+            return try decodePlain(&r)
+        }
         let (dictionary, codes) = try decodeCodes(&r)
         return codes.map { $0 == 0 ? nil : dictionary[Int($0 - 1)] }
     }

@@ -253,7 +253,12 @@ struct QueryEngine {
             let rc = Int(reqCodes[i]), sc = Int(respCodes[i])
             groups.withUnsafeMutableBufferPointer { groups in
                 groups[g].result.spans += 1
-                if rc != 0 || sc != 0 { groups[g].result.modelSpans += 1 }
+                let callsModel = rc != 0 || sc != 0
+                if callsModel {
+                    groups[g].result.modelSpans += 1
+                    if ttft.1[i] { groups[g].result.modelSpansWithTTFT += 1 }
+                    if input.present[i] || output.present[i] { groups[g].result.modelSpansWithTokens += 1 }
+                }
                 if hasStatus && status[i] == 2 { groups[g].result.errors += 1 }
                 if hasDuration { groups[g].latency.append(Double(max(0, duration[i])) / 1e9) }
                 if ttft.1[i] { groups[g].ttft.append(ttft.0[i]) }
@@ -312,7 +317,8 @@ struct QueryEngine {
             let g = group(acc.result.key)
             var r = groups[g].result
             let o = acc.result
-            r.spans += o.spans; r.modelSpans += o.modelSpans; r.errors += o.errors; r.spansWithTokens += o.spansWithTokens
+            r.spans += o.spans; r.modelSpans += o.modelSpans; r.modelSpansWithTTFT += o.modelSpansWithTTFT
+            r.modelSpansWithTokens += o.modelSpansWithTokens; r.errors += o.errors; r.spansWithTokens += o.spansWithTokens
             r.inputTokens += o.inputTokens; r.outputTokens += o.outputTokens; r.cacheReadTokens += o.cacheReadTokens
             r.reasoningTokens += o.reasoningTokens; r.spansCosted += o.spansCosted; r.costUSD += o.costUSD
             r.spansCostUpperBound += o.spansCostUpperBound

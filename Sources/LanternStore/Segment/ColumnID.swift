@@ -10,7 +10,7 @@ public enum ColumnID: Int, CaseIterable, Sendable {
     case provenance = 70, attributeShape = 71, attributeValues = 72, events = 73, links = 74
 
 
-    /// Columns whose chunks are worth zlib-compressing when sealed.
+    /// Columns whose chunks are worth zstd-compressing when sealed.
     var compressible: Bool {
         switch self {
         case .traceID, .spanID, .startTime, .duration, .kind, .statusCode, .flags, .inputTokens, .outputTokens: return false

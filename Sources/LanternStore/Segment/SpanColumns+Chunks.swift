@@ -6,12 +6,13 @@ extension SpanColumns {
     func encodeChunks(compress: Bool) -> [(ColumnID, [UInt8])] {
         ColumnID.allCases.map { id in
             var w = ByteWriter()
-            encode(id, into: &w)
+            encode(id, into: &w, journal: !compress)
             return (id, ChunkCompression.seal(w.bytes, allowCompression: compress && id.compressible))
         }
     }
 
-    func encode(_ id: ColumnID, into w: inout ByteWriter) {
+    /// Encodes one column; the `journal` form stores strings plainly (no dictionary to build).
+    func encode(_ id: ColumnID, into w: inout ByteWriter, journal: Bool = false) {
         switch id {
         case .traceID:
             var index: [TraceID: Int64] = [:]
@@ -48,14 +49,14 @@ extension SpanColumns {
             IntCodec.encode(refs, into: &w)
             w.varint(literals.count)
             for l in literals { w.fixed64(l) }
-        case .name: StringDictionaryCodec.encode(name, into: &w)
+        case .name: StringDictionaryCodec.encode(name, into: &w, plain: journal)
         case .kind: IntCodec.encode(kind, into: &w)
         case .startTime: IntCodec.encode(startTime, into: &w)
         case .duration: IntCodec.encode(duration, into: &w)
         case .statusCode: IntCodec.encode(statusCode, into: &w)
-        case .statusMessage: StringDictionaryCodec.encode(statusMessage, into: &w)
+        case .statusMessage: StringDictionaryCodec.encode(statusMessage, into: &w, plain: journal)
         case .flags: IntCodec.encode(flags, into: &w)
-        case .traceState: StringDictionaryCodec.encode(traceState, into: &w)
+        case .traceState: StringDictionaryCodec.encode(traceState, into: &w, plain: journal)
         case .droppedCounts:
             IntCodec.encode(droppedAttributes, into: &w)
             IntCodec.encode(droppedEvents, into: &w)
@@ -82,7 +83,7 @@ extension SpanColumns {
         case .timeToFirstToken, .reportedCost:
             NullableDoubleCodec.encode(doubles[id] ?? [], into: &w)
         default:
-            StringDictionaryCodec.encode(strings[id] ?? [], into: &w)
+            StringDictionaryCodec.encode(strings[id] ?? [], into: &w, plain: journal)
         }
     }
 

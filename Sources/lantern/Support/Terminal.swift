@@ -56,15 +56,14 @@ func renderTable(header: [String], rows: [[String]]) -> String {
 /// Parses a time: `2025-06-01`, `2025-06-01T12:00:00Z`, a Unix time in seconds or nanoseconds,
 /// or a duration before now (`90m`, `24h`, `7d`).
 func parseTime(_ text: String, now: Date = Date()) -> Int64? {
-    if let last = text.last, "smhd".contains(last), let n = Double(text.dropLast()) {
-        let seconds: Double = ["s": 1, "m": 60, "h": 3600, "d": 86400][String(last)]! * n
-        return Int64((now.timeIntervalSince1970 - seconds) * 1e9)
+    if let last = text.last, "smhd".contains(last), let ago = parseDuration(text) {
+        return Int64(exactly: (now.timeIntervalSince1970 * 1e9).rounded()).map { $0 - ago }
     }
     if let n = Int64(text) {
-        // Nanoseconds, milliseconds or seconds, told apart by magnitude.
-        if abs(n) >= 1_000_000_000_000_000 { return n }
-        if abs(n) >= 100_000_000_000 { return n * 1_000_000 }
-        return n * 1_000_000_000
+        // Nanoseconds, milliseconds or seconds, told apart by magnitude; nil when out of range.
+        if n.magnitude >= 1_000_000_000_000_000 { return n }
+        let (v, overflow) = n.multipliedReportingOverflow(by: n.magnitude >= 100_000_000_000 ? 1_000_000 : 1_000_000_000)
+        return overflow ? nil : v
     }
     let f = ISO8601DateFormatter()
     for options: ISO8601DateFormatter.Options in [[.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime], [.withFullDate]] {
