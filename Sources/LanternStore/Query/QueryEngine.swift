@@ -62,7 +62,25 @@ struct QueryEngine {
         var result: GroupResult
         var ttft: [Double] = []
         var latency: [Double] = []
+        /// Token sums per price slot, for spans whose cost is linear in their tokens.
+        var priced: [(slot: Int, sums: TokenSums)] = []
     }
+
+    /// Exact integer sums of the tokens of spans priced at one price.
+    struct TokenSums {
+        var spans = 0
+        var upperBound = 0
+        var input: Int64 = 0, output: Int64 = 0, cacheRead: Int64 = 0, cacheCreation: Int64 = 0, reasoning: Int64 = 0
+
+        mutating func add(_ o: TokenSums) {
+            spans += o.spans; upperBound += o.upperBound
+            input += o.input; output += o.output; cacheRead += o.cacheRead; cacheCreation += o.cacheCreation; reasoning += o.reasoning
+        }
+    }
+
+    /// Prices that spans were summed under (a model's period without tiers), by slot number.
+    private var slotPrices: [TokenPrices] = []
+    private var slotIndex: [String: Int] = [:]
 
     init(query: SpanQuery, prices: PriceBook) {
         self.query = query
@@ -223,6 +241,7 @@ struct QueryEngine {
         // period when the batch's time range lies inside it.
         var priceTable: [[ModelPrice?]] = []
         var fixedPeriod: [[PricePeriod?]] = []
+        var linearSlot: [[Int]] = []
         if wantCost {
             let req = b.strings[.requestModel], resp = b.strings[.responseModel]
             let reqPrice = [nil] + (req?.dictionary ?? []).map { prices.lookup(model: $0) }
@@ -232,6 +251,16 @@ struct QueryEngine {
                 row.map { price -> PricePeriod? in
                     guard let price, let p = price.period(at: minStart), let q = price.period(at: maxStart), p == q else { return nil }
                     return p
+                }
+            }
+            linearSlot = zip(priceTable, fixedPeriod).map { prices, periods in
+                zip(prices, periods).map { price, period -> Int in
+                    guard let price, let period, period.tiers.isEmpty else { return -1 }
+                    let key = "\(price.provider)/\(price.model)@\(period.fromUnixNano)"
+                    if let s = slotIndex[key] { return s }
+                    slotPrices.append(period.base)
+                    slotIndex[key] = slotPrices.count - 1
+                    return slotPrices.count - 1
                 }
             }
         }
@@ -277,9 +306,26 @@ struct QueryEngine {
                     groups[g].result.costUSD += reported.values[i]
                     return
                 }
-                guard hasUsage, let price = priceTable[sc][rc], let period = fixedPeriod[sc][rc] ?? price.period(at: start[i]) else { return }
-                let usage = TokenUsage(input: input.values[i], output: output.values[i], cacheRead: cacheRead.values[i],
-                                       cacheCreation: cacheWrite.values[i], reasoning: reasoning.values[i])
+                guard hasUsage else { return }
+                let inTok = input.values[i], cached = cacheRead.values[i], written = cacheWrite.values[i]
+                let outTok = output.values[i], reasoned = reasoning.values[i]
+                let slot = linearSlot[sc][rc]
+                if slot >= 0 && cached >= 0 && written >= 0 && reasoned >= 0 && cached + written <= inTok && reasoned <= outTok {
+                    // Linear in the tokens: sum them exactly and price the sums once, in finish().
+                    var k = 0
+                    while k < groups[g].priced.count && groups[g].priced[k].slot != slot { k += 1 }
+                    if k == groups[g].priced.count { groups[g].priced.append((slot, TokenSums())) }
+                    groups[g].priced[k].sums.spans += 1
+                    groups[g].priced[k].sums.input += inTok
+                    groups[g].priced[k].sums.output += outTok
+                    groups[g].priced[k].sums.cacheRead += cached
+                    groups[g].priced[k].sums.cacheCreation += written
+                    groups[g].priced[k].sums.reasoning += reasoned
+                    if !cacheRead.present[i] && slotPrices[slot].cachedInput != nil && inTok > 0 { groups[g].priced[k].sums.upperBound += 1 }
+                    return
+                }
+                guard let price = priceTable[sc][rc], let period = fixedPeriod[sc][rc] ?? price.period(at: start[i]) else { return }
+                let usage = TokenUsage(input: inTok, output: outTok, cacheRead: cached, cacheCreation: written, reasoning: reasoned)
                 let p = period.tiers.isEmpty ? period.base : period.prices(forInputTokens: usage.input)
                 groups[g].result.spansCosted += 1
                 groups[g].result.costUSD += PriceBook.cost(usage: usage, prices: p)
@@ -325,7 +371,27 @@ struct QueryEngine {
             groups[g].result = r
             groups[g].ttft += acc.ttft
             groups[g].latency += acc.latency
+            for (otherSlot, sums) in acc.priced {
+                // Slots are numbered per engine: map through the price they stand for.
+                let slot = slotFor(other.slotPrices[otherSlot], key: other.slotKey(otherSlot))
+                if let k = groups[g].priced.firstIndex(where: { $0.slot == slot }) {
+                    groups[g].priced[k].sums.add(sums)
+                } else {
+                    groups[g].priced.append((slot, sums))
+                }
+            }
         }
+    }
+
+    private func slotKey(_ slot: Int) -> String {
+        slotIndex.first { $0.value == slot }!.key
+    }
+
+    private mutating func slotFor(_ prices: TokenPrices, key: String) -> Int {
+        if let s = slotIndex[key] { return s }
+        slotPrices.append(prices)
+        slotIndex[key] = slotPrices.count - 1
+        return slotPrices.count - 1
     }
 
     /// Finishes the groups: exact quantiles, sorted by key (time buckets numerically). The
@@ -333,8 +399,17 @@ struct QueryEngine {
     mutating func finish() -> [GroupResult] {
         var out: [GroupResult] = []
         out.reserveCapacity(groups.count)
+        let keyOfSlot = Dictionary(uniqueKeysWithValues: slotIndex.map { ($0.value, $0.key) })
         for i in groups.indices {
             var result = groups[i].result
+            // Price the linear sums, in a fixed order so the result does not depend on segmentation.
+            for (slot, sums) in groups[i].priced.sorted(by: { keyOfSlot[$0.slot]! < keyOfSlot[$1.slot]! }) {
+                let usage = TokenUsage(input: sums.input, output: sums.output, cacheRead: sums.cacheRead,
+                                       cacheCreation: sums.cacheCreation, reasoning: sums.reasoning)
+                result.costUSD += PriceBook.cost(usage: usage, prices: slotPrices[slot])
+                result.spansCosted += sums.spans
+                result.spansCostUpperBound += sums.upperBound
+            }
             if query.metrics.contains(.ttft) { result.ttft = Self.distribution(&groups[i].ttft, query.quantiles) }
             if query.metrics.contains(.latency) { result.latency = Self.distribution(&groups[i].latency, query.quantiles) }
             groups[i].ttft = []
