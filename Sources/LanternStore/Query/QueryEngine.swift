@@ -416,14 +416,21 @@ struct QueryEngine {
             groups[i].latency = []
             out.append(result)
         }
-        let bucketDims = Set(query.groupBy.indices.filter { query.groupBy[$0].bucketNanos != nil })
-        return out.sorted { a, b in
-            for d in a.key.indices where a.key[d] != b.key[d] {
-                if bucketDims.contains(d) { return (Int64(a.key[d]) ?? 0) < (Int64(b.key[d]) ?? 0) }
-                return a.key[d] < b.key[d]
+        // Sort by key: time buckets numerically, other dimensions as text. Keys are parsed once
+        // and an index array is sorted, so the (large) results are moved only once.
+        let isBucket = query.groupBy.map { $0.bucketNanos != nil }
+        let numeric = out.map { r in r.key.enumerated().map { d, k in isBucket[d] ? (Int64(k) ?? 0) : 0 } }
+        let order = out.indices.sorted { a, b in
+            for d in isBucket.indices {
+                if isBucket[d] {
+                    if numeric[a][d] != numeric[b][d] { return numeric[a][d] < numeric[b][d] }
+                } else if out[a].key[d] != out[b].key[d] {
+                    return out[a].key[d] < out[b].key[d]
+                }
             }
             return false
         }
+        return order.map { out[$0] }
     }
 
     /// Quantiles by linear interpolation between closest ranks (numpy's default, DuckDB's
@@ -435,26 +442,28 @@ struct QueryEngine {
         var sum = 0.0
         values.withUnsafeMutableBufferPointer { v in
             for x in v { sum += x }
-            // Order statistics needed, ascending; each selection narrows the next one's range.
+            // Order statistics needed, ascending. Once rank k is in place, everything after it is no
+            // smaller, so the next rank is selected within k+1..<n and leaves position k alone.
             var ranks: [Int] = []
+            ranks.reserveCapacity(quantiles.count * 2)
             for q in quantiles {
                 let lo = Int((Double(n - 1) * q).rounded(.down))
                 ranks.append(lo)
                 ranks.append(min(lo + 1, n - 1))
             }
-            let wanted = Array(Set(ranks)).sorted()
+            ranks.sort()
             var from = 0
-            var stat: [Int: Double] = [:]
-            for k in wanted {
+            var previous = -1
+            for k in ranks where k != previous {
                 Selection.select(v, k, from: from, to: n - 1)
-                stat[k] = v[k]
-                from = k
+                from = k + 1
+                previous = k
             }
             for (j, q) in quantiles.enumerated() {
                 let pos = Double(n - 1) * q
                 let lo = Int(pos.rounded(.down))
                 let hi = min(lo + 1, n - 1)
-                qs[j] = stat[lo]! + (stat[hi]! - stat[lo]!) * (pos - Double(lo))
+                qs[j] = v[lo] + (v[hi] - v[lo]) * (pos - Double(lo))
             }
         }
         return Distribution(count: n, quantiles: quantiles, values: qs, mean: sum / Double(n))
