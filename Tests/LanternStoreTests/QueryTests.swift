@@ -677,3 +677,36 @@ private func randomWorkload(count: Int, seed: UInt64) -> [CanonicalSpan] {
     }
     return spans
 }
+
+@Suite("Exact quantiles by selection")
+struct SelectionTests {
+    /// The numpy / quantile_cont definition on a sorted copy.
+    static func reference(_ values: [Double], _ q: Double) -> Double {
+        let s = values.sorted()
+        let pos = Double(s.count - 1) * q
+        let lo = Int(pos.rounded(.down))
+        let hi = min(lo + 1, s.count - 1)
+        return s[lo] + (s[hi] - s[lo]) * (pos - Double(lo))
+    }
+
+    @Test("random samples of every small size and some large ones match a full sort, for many quantiles at once",
+          arguments: [1, 2, 3, 5, 15, 16, 17, 31, 100, 1_000, 20_000])
+    func matchesSort(_ n: Int) {
+        var state: UInt64 = 0x5EED &+ UInt64(n)
+        func next() -> Double {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Double(state >> 40) / 1000  // many duplicates
+        }
+        let quantiles = [0.0, 0.01, 0.25, 0.5, 0.9, 0.95, 0.99, 0.999, 1.0]
+        for round in 0..<20 {
+            let values = (0..<n).map { _ in round % 3 == 0 ? Double(Int(next()) % 7) : next() }
+            var work = values
+            let d = QueryEngine.distribution(&work, quantiles)!
+            for (j, q) in quantiles.enumerated() {
+                #expect(d.values[j] == Self.reference(values, q), "n=\(n) round \(round) q=\(q)")
+            }
+            #expect(d.count == n)
+            #expect(work.sorted() == values.sorted(), "selection only permutes the values")
+        }
+    }
+}
