@@ -1,4 +1,5 @@
 import Foundation
+import LanternTesting
 import Testing
 @testable import LanternStore
 import LanternModel

@@ -265,6 +265,8 @@ struct QueryEngine {
             }
         }
 
+        // Pass 1: each kept row's group (creating groups on first sight); -1 for rows filtered out.
+        var groupOf = [Int32](repeating: -1, count: n)
         for i in 0..<n where keep[i] {
             let g: Int
             if dense {
@@ -279,8 +281,15 @@ struct QueryEngine {
                 g = groupFor(row: i, batch: b)
                 if cacheable { sparse[local[i]] = g }
             }
+            groupOf[i] = Int32(g)
+        }
+        // Pass 2: accumulate, with the group table held once for the whole batch.
+        let linearPrices = self.slotPrices
+        groups.withUnsafeMutableBufferPointer { groups in
+          for i in 0..<n where groupOf[i] >= 0 {
+            let g = Int(groupOf[i])
             let rc = Int(reqCodes[i]), sc = Int(respCodes[i])
-            groups.withUnsafeMutableBufferPointer { groups in
+            do {
                 groups[g].result.spans += 1
                 let callsModel = rc != 0 || sc != 0
                 if callsModel {
@@ -291,7 +300,7 @@ struct QueryEngine {
                 if hasStatus && status[i] == 2 { groups[g].result.errors += 1 }
                 if hasDuration { groups[g].latency.append(Double(max(0, duration[i])) / 1e9) }
                 if ttft.1[i] { groups[g].ttft.append(ttft.0[i]) }
-                guard hasTokens else { return }
+                guard hasTokens else { continue }
                 let hasUsage = input.present[i] || output.present[i]
                 if hasUsage {
                     groups[g].result.spansWithTokens += 1
@@ -300,13 +309,13 @@ struct QueryEngine {
                     groups[g].result.cacheReadTokens += cacheRead.values[i]
                     groups[g].result.reasoningTokens += reasoning.values[i]
                 }
-                guard wantCost else { return }
+                guard wantCost else { continue }
                 if reported.present[i] {
                     groups[g].result.spansCosted += 1
                     groups[g].result.costUSD += reported.values[i]
-                    return
+                    continue
                 }
-                guard hasUsage else { return }
+                guard hasUsage else { continue }
                 let inTok = input.values[i], cached = cacheRead.values[i], written = cacheWrite.values[i]
                 let outTok = output.values[i], reasoned = reasoning.values[i]
                 let slot = linearSlot[sc][rc]
@@ -321,16 +330,17 @@ struct QueryEngine {
                     groups[g].priced[k].sums.cacheRead += cached
                     groups[g].priced[k].sums.cacheCreation += written
                     groups[g].priced[k].sums.reasoning += reasoned
-                    if !cacheRead.present[i] && slotPrices[slot].cachedInput != nil && inTok > 0 { groups[g].priced[k].sums.upperBound += 1 }
-                    return
+                    if !cacheRead.present[i] && linearPrices[slot].cachedInput != nil && inTok > 0 { groups[g].priced[k].sums.upperBound += 1 }
+                    continue
                 }
-                guard let price = priceTable[sc][rc], let period = fixedPeriod[sc][rc] ?? price.period(at: start[i]) else { return }
+                guard let price = priceTable[sc][rc], let period = fixedPeriod[sc][rc] ?? price.period(at: start[i]) else { continue }
                 let usage = TokenUsage(input: inTok, output: outTok, cacheRead: cached, cacheCreation: written, reasoning: reasoned)
                 let p = period.tiers.isEmpty ? period.base : period.prices(forInputTokens: usage.input)
                 groups[g].result.spansCosted += 1
                 groups[g].result.costUSD += PriceBook.cost(usage: usage, prices: p)
                 if !cacheRead.present[i] && p.cachedInput != nil && usage.input > 0 { groups[g].result.spansCostUpperBound += 1 }
             }
+          }
         }
     }
 
@@ -400,6 +410,30 @@ struct QueryEngine {
         var out: [GroupResult] = []
         out.reserveCapacity(groups.count)
         let keyOfSlot = Dictionary(uniqueKeysWithValues: slotIndex.map { ($0.value, $0.key) })
+        // Exact quantiles of independent groups: two threads, each over every other group.
+        if query.metrics.contains(.ttft) || query.metrics.contains(.latency) {
+            let quantiles = query.quantiles
+            let wantTTFT = query.metrics.contains(.ttft), wantLatency = query.metrics.contains(.latency)
+            let count = groups.count
+            var ttftOut = [Distribution?](repeating: nil, count: count), latencyOut = [Distribution?](repeating: nil, count: count)
+            groups.withUnsafeMutableBufferPointer { g in
+                ttftOut.withUnsafeMutableBufferPointer { t in
+                    latencyOut.withUnsafeMutableBufferPointer { l in
+                        let (gp, tp, lp) = (UncheckedSendable(g), UncheckedSendable(t), UncheckedSendable(l))
+                        DispatchQueue.concurrentPerform(iterations: 2) { w in
+                            for i in stride(from: w, to: count, by: 2) {
+                                if wantTTFT { tp.value[i] = Self.distribution(&gp.value[i].ttft, quantiles) }
+                                if wantLatency { lp.value[i] = Self.distribution(&gp.value[i].latency, quantiles) }
+                            }
+                        }
+                    }
+                }
+            }
+            for i in 0..<count {
+                groups[i].result.ttft = ttftOut[i]
+                groups[i].result.latency = latencyOut[i]
+            }
+        }
         for i in groups.indices {
             var result = groups[i].result
             // Price the linear sums, in a fixed order so the result does not depend on segmentation.
@@ -410,8 +444,6 @@ struct QueryEngine {
                 result.spansCosted += sums.spans
                 result.spansCostUpperBound += sums.upperBound
             }
-            if query.metrics.contains(.ttft) { result.ttft = Self.distribution(&groups[i].ttft, query.quantiles) }
-            if query.metrics.contains(.latency) { result.latency = Self.distribution(&groups[i].latency, query.quantiles) }
             groups[i].ttft = []
             groups[i].latency = []
             out.append(result)
@@ -574,4 +606,10 @@ private final class EngineSlots: @unchecked Sendable {
         return out
     }
     func fail(_ e: StoreError) { lock.lock(); error = e; lock.unlock() }
+}
+
+/// Hands a buffer to worker threads that write disjoint elements of it.
+private struct UncheckedSendable<T>: @unchecked Sendable {
+    var value: T
+    init(_ value: T) { self.value = value }
 }
