@@ -163,7 +163,11 @@ enum PresenceCodec {
         case 1: return [Bool](repeating: true, count: count)
         case 2:
             let bits = try r.slice((count + 7) / 8)
-            return (0..<count).map { bits[$0 >> 3] & (1 << UInt8($0 & 7)) != 0 }
+            var out = [Bool](repeating: false, count: count)
+            out.withUnsafeMutableBufferPointer { o in
+                for i in 0..<count { o[i] = bits[i &>> 3] & (1 &<< UInt8(i & 7)) != 0 }
+            }
+            return out
         case let f: throw .corrupt("unknown presence flag \(f)")
         }
     }
@@ -199,12 +203,17 @@ extension NullableIntCodec {
         let present = try PresenceCodec.decode(&r, count: count)
         let packed = try IntCodec.decode(&r)
         if packed.count == count { return (packed, present) }
+        guard packed.count == present.reduce(0, { $0 + ($1 ? 1 : 0) }) else {
+            throw .corrupt("nullable column has \(packed.count) values for a different number of present flags")
+        }
         var out = [Int64](repeating: 0, count: count)
-        var k = 0
-        for i in 0..<count where present[i] {
-            guard k < packed.count else { throw .corrupt("nullable column has fewer values than present flags") }
-            out[i] = packed[k]
-            k += 1
+        out.withUnsafeMutableBufferPointer { o in
+            packed.withUnsafeBufferPointer { p in
+                present.withUnsafeBufferPointer { f in
+                    var k = 0
+                    for i in 0..<count where f[i] { o[i] = p[k]; k &+= 1 }
+                }
+            }
         }
         return (out, present)
     }
@@ -237,12 +246,17 @@ enum NullableDoubleCodec {
                 for i in 0..<n { out[i] |= UInt64(plane[i]) << shift }
             }
         }
+        guard n == present.reduce(0, { $0 + ($1 ? 1 : 0) }) else {
+            throw .corrupt("double column has \(n) values for a different number of present flags")
+        }
         var out = [Double](repeating: 0, count: count)
-        var k = 0
-        for i in 0..<count where present[i] {
-            guard k < n else { throw .corrupt("double column has fewer values than present flags") }
-            out[i] = Double(bitPattern: bits[k])
-            k += 1
+        out.withUnsafeMutableBufferPointer { o in
+            bits.withUnsafeBufferPointer { b in
+                present.withUnsafeBufferPointer { f in
+                    var k = 0
+                    for i in 0..<count where f[i] { o[i] = Double(bitPattern: b[k]); k &+= 1 }
+                }
+            }
         }
         return (out, present)
     }
