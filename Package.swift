@@ -18,6 +18,10 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
@@ -40,6 +44,17 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "LanternServer",
+            dependencies: [
+                "LanternModel", "LanternCollector", "LanternStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "LanternTesting",
             dependencies: ["LanternModel", "LanternCollector", "LanternStore"],
             swiftSettings: strict
@@ -47,8 +62,10 @@ let package = Package(
         .executableTarget(
             name: "lantern",
             dependencies: [
-                "LanternModel", "LanternStore", "LanternCollector", "LanternPrices",
+                "LanternModel", "LanternStore", "LanternCollector", "LanternPrices", "LanternServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: strict
         ),
@@ -56,6 +73,13 @@ let package = Package(
         .testTarget(name: "LanternCollectorTests", dependencies: ["LanternCollector", "LanternModel", "LanternTesting"], swiftSettings: strict),
         .testTarget(name: "LanternStoreTests", dependencies: ["LanternStore", "LanternModel", "LanternCollector", "LanternPrices", "LanternTesting"], swiftSettings: strict),
         .testTarget(name: "LanternCLITests", dependencies: ["LanternTesting"], swiftSettings: strict),
+        .testTarget(
+            name: "LanternServerTests",
+            dependencies: [
+                "LanternServer", "LanternStore", "LanternCollector", "LanternModel", "LanternTesting",
+            ],
+            swiftSettings: strict
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

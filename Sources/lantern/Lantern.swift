@@ -6,8 +6,8 @@ import Foundation
 #endif
 
 @main
-struct Lantern: ParsableCommand {
-    static func main() {
+struct Lantern: AsyncParsableCommand {
+    static func main() async {
         #if os(Linux)
         // Column buffers are a few hundred KB each. glibc serves such blocks with a fresh mmap
         // (and page faults on first touch) unless the threshold is raised: M_MMAP_THRESHOLD (-3)
@@ -17,7 +17,11 @@ struct Lantern: ParsableCommand {
         #endif
         do {
             var command = try parseAsRoot()
-            try command.run()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
         } catch {
             exit(withError: error)
         }
@@ -27,7 +31,7 @@ struct Lantern: ParsableCommand {
         commandName: "lantern",
         abstract: "Observability and release control for applications that call LLMs.",
         discussion: "Spans are kept in one SQLite file: --db PATH, else $LANTERN_DB, else ./lantern.db.",
-        subcommands: [IngestCommand.self, QueryCommand.self, TracesCommand.self, StatsCommand.self, RetentionCommand.self, BenchCommand.self, CrashTestAppendCommand.self]
+        subcommands: [ServeCommand.self, IngestCommand.self, QueryCommand.self, TracesCommand.self, StatsCommand.self, RetentionCommand.self, BenchCommand.self, CrashTestAppendCommand.self]
     )
 }
 

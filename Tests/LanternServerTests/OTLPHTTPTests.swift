@@ -1,0 +1,194 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import LanternCollector
+@testable import LanternServer
+import LanternModel
+import LanternStore
+import LanternTesting
+import Testing
+
+/// `lantern serve` as a real process on a loopback port, driven over HTTP with real requests.
+@Suite("OTLP/HTTP trace endpoint", .serialized)
+struct OTLPHTTPTests {
+    struct Server {
+        let process: Process
+        let port: Int
+        let db: String
+        let dir: URL
+        let stderr: Pipe
+
+        func post(_ body: [UInt8], type: String, encoding: String? = nil, path: String = "/v1/traces") async throws -> (status: Int, body: [UInt8], type: String?) {
+            var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+            request.httpMethod = "POST"
+            request.setValue(type, forHTTPHeaderField: "Content-Type")
+            if let encoding { request.setValue(encoding, forHTTPHeaderField: "Content-Encoding") }
+            request.httpBody = Data(body)
+            let (data, response) = try await URLSession.shared.data(for: request)
+            let http = response as! HTTPURLResponse
+            return (http.statusCode, [UInt8](data), http.value(forHTTPHeaderField: "Content-Type"))
+        }
+
+        /// SIGTERM, then the exit status.
+        func stop() -> Int32 {
+            process.terminate()
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+    }
+
+    static var executable: URL {
+        if let path = ProcessInfo.processInfo.environment["LANTERN_BIN"] { return URL(fileURLWithPath: path) }
+        return Fixtures.repositoryRoot.appendingPathComponent(".build/debug/lantern")
+    }
+
+    func withServer(maxBodyMib: Int = 64, _ body: (Server) async throws -> Void) async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.executable.path),
+                     "the lantern executable is missing at \(Self.executable.path): run `swift build` first, or set LANTERN_BIN")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lantern-http-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let db = dir.appendingPathComponent("t.db").path
+        var lastError = ""
+        for attempt in 0..<5 {
+            let port = 20_000 + Int.random(in: 0..<30_000)
+            let p = Process()
+            p.executableURL = Self.executable
+            p.arguments = ["serve", "--db", db, "--port", String(port), "--max-body-mib", String(maxBodyMib)]
+            let err = Pipe()
+            p.standardError = err
+            p.standardOutput = FileHandle.nullDevice
+            try p.run()
+            let server = Server(process: p, port: port, db: db, dir: dir, stderr: err)
+            var up = false
+            for _ in 0..<100 where p.isRunning {
+                if let (data, response) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/healthz")!),
+                   (response as? HTTPURLResponse)?.statusCode == 200, String(decoding: data, as: UTF8.self).hasPrefix("ok") {
+                    up = true
+                    break
+                }
+                try await Task.sleep(nanoseconds: 50_000_000)
+            }
+            guard up else {
+                if p.isRunning { p.terminate(); p.waitUntilExit() }
+                lastError = "attempt \(attempt): the server did not come up on port \(port)"
+                continue
+            }
+            do {
+                try await body(server)
+            } catch {
+                if p.isRunning { p.terminate(); p.waitUntilExit() }
+                throw error
+            }
+            if p.isRunning { p.terminate(); p.waitUntilExit() }
+            return
+        }
+        Issue.record(Comment(rawValue: lastError))
+    }
+
+    @Test("protobuf, JSON and gzipped JSON fixtures are durable before the 200, answered in the request's encoding; SIGTERM exits 0")
+    func fixtures() async throws {
+        try await withServer { server in
+            let pb = try await server.post(try Fixtures.file("otel-v2-http-protobuf", "0002-traces.req.pb"), type: "application/x-protobuf")
+            #expect(pb.status == 200)
+            #expect(pb.type == "application/x-protobuf")
+            #expect(pb.body.isEmpty, "full success: an empty ExportTraceServiceResponse")
+
+            let json = try await server.post(try Fixtures.file("otel-v2-http-json", "0001-traces.req.json"), type: "application/json")
+            #expect(json.status == 200)
+            #expect(json.type == "application/json")
+            #expect(String(decoding: json.body, as: UTF8.self) == "{}")
+
+            let gz = try await server.post(try Fixtures.file("openllmetry-http-json-gzip", "0001-traces.req.gz"),
+                                           type: "application/json", encoding: "gzip")
+            #expect(gz.status == 200)
+
+            // Acknowledged spans are readable by another connection while the server runs.
+            let reader = try SQLiteSpanStore(path: server.db)
+            #expect(try reader.statsNow().totalSpans == 30)
+            let result = try reader.queryNow(SpanQuery(filter: SpanFilter(genAIOnly: true), groupBy: [.model]), prices: .empty)
+            let served = try #require(result.groups.first { $0.key == ["gpt-fake-1-2026-11-01"] })
+            #expect(served.inputTokens == 16 * 6, "two calls with usage in each of the three captures")
+
+            #expect(server.stop() == 0, "SIGTERM drains and exits 0")
+            #expect(try SQLiteSpanStore(path: server.db).statsNow().totalSpans == 30)
+        }
+    }
+
+    @Test("a span with a bad id is rejected alone: 200 with partial_success counting it and naming the field")
+    func partialSuccess() async throws {
+        try await withServer { server in
+            let body = #"""
+            {"resourceSpans":[{"scopeSpans":[{"spans":[
+              {"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","name":"ok","startTimeUnixNano":"1","endTimeUnixNano":"2"},
+              {"traceId":"00000000000000000000000000000000","spanId":"eee19b7ec3c1b175","name":"bad","startTimeUnixNano":"1","endTimeUnixNano":"2"}
+            ]}]}]}
+            """#
+            let r = try await server.post(Array(body.utf8), type: "application/json")
+            #expect(r.status == 200)
+            let text = String(decoding: r.body, as: UTF8.self)
+            #expect(text.contains(#""rejectedSpans":"1""#) && text.contains("trace_id"), "\(text)")
+            #expect(try SQLiteSpanStore(path: server.db).statsNow().totalSpans == 1)
+        }
+    }
+
+    @Test("undecodable bodies get 400 with a google.rpc.Status naming the problem; nothing is stored")
+    func badRequest() async throws {
+        try await withServer { server in
+            let r = try await server.post([0x0A, 0xFF, 0x01], type: "application/x-protobuf")
+            #expect(r.status == 400)
+            #expect(r.body.first == 0x08, "google.rpc.Status: field 1 (code) first")
+            #expect(String(decoding: r.body, as: UTF8.self).contains("runs past the end"))
+            let j = try await server.post(Array("{\"resourceSpans\": [".utf8), type: "application/json")
+            #expect(j.status == 400)
+            #expect(String(decoding: j.body, as: UTF8.self).contains("line 1"))
+            #expect(try SQLiteSpanStore(path: server.db).statsNow().totalSpans == 0)
+        }
+    }
+
+    @Test("other content types and encodings get 415")
+    func unsupported() async throws {
+        try await withServer { server in
+            let text = try await server.post([1, 2, 3], type: "text/plain")
+            #expect(text.status == 415)
+            let brotli = try await server.post([1, 2, 3], type: "application/json", encoding: "br")
+            #expect(brotli.status == 415)
+        }
+    }
+
+    @Test("a body past the limit, or a gzip body that inflates past it, gets 413 and stores nothing")
+    func tooLarge() async throws {
+        try await withServer(maxBodyMib: 1) { server in
+            let big = try await server.post([UInt8](repeating: 0x20, count: (1 << 20) + 10), type: "application/json")
+            #expect(big.status == 413)
+            // 8 MB of spaces gzips to about 8 KB: small on the wire, too large inflated.
+            let file = server.dir.appendingPathComponent("bomb")
+            try Data(repeating: 0x20, count: 8 << 20).write(to: file)
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/bin/gzip")
+            p.arguments = ["-c", file.path]
+            let pipe = Pipe()
+            p.standardOutput = pipe
+            try p.run()
+            let gz = [UInt8](pipe.fileHandleForReading.readDataToEndOfFile())
+            p.waitUntilExit()
+            #expect(gz.count < 1 << 20)
+            let r = try await server.post(gz, type: "application/json", encoding: "gzip")
+            #expect(r.status == 413)
+            #expect(String(decoding: r.body, as: UTF8.self).contains(String(1 << 20)))
+            #expect(try SQLiteSpanStore(path: server.db).statsNow().totalSpans == 0)
+        }
+    }
+
+    @Test("the configuration refuses non-loopback addresses and bad ports, all problems at once")
+    func configuration() {
+        var c = ServerConfiguration()
+        #expect(c.problems().isEmpty)
+        c.host = "0.0.0.0"
+        c.port = 70000
+        let problems = c.problems()
+        #expect(problems.count == 2)
+        #expect(problems.contains { $0.contains("non-loopback") } && problems.contains { $0.contains("70000") })
+    }
+}
