@@ -23,12 +23,12 @@ public struct TraceIngest: Sendable {
 
     public let store: SQLiteSpanStore
     public let configuration: Configuration
-    private let appendQueue: DispatchQueue
+    private let commits: CommitQueue
 
     public init(store: SQLiteSpanStore, configuration: Configuration = .init()) {
         self.store = store
         self.configuration = configuration
-        appendQueue = DispatchQueue(label: "lantern.append")
+        commits = CommitQueue(store: store)
     }
 
     /// Handles a request body with its `Content-Type` and `Content-Encoding` headers.
@@ -68,19 +68,9 @@ public struct TraceIngest: Sendable {
                            contentType: mime)
     }
 
-    /// Appends on a serial queue off the server's event loops; returns once the commit is durable.
+    /// Appends through the group-commit queue, off the server's event loops; returns once the
+    /// commit that holds these spans is durable.
     private func append(_ spans: [CanonicalSpan]) async throws {
-        guard !spans.isEmpty else { return }
-        let store = self.store
-        try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
-            appendQueue.async {
-                do {
-                    try store.appendNow(spans)
-                    done.resume()
-                } catch {
-                    done.resume(throwing: error)
-                }
-            }
-        }
+        try await commits.append(spans)
     }
 }

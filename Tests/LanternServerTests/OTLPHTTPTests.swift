@@ -181,6 +181,32 @@ struct OTLPHTTPTests {
         }
     }
 
+    @Test("concurrent requests share commits and every acknowledged span is stored")
+    func concurrentRequests() async throws {
+        try await withServer { server in
+            let requests = 48, spansPerRequest = 25
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for r in 0..<requests {
+                    group.addTask {
+                        let spans = (0..<spansPerRequest).map { s in
+                            let id = String(format: "%016x", r * 1000 + s + 1)
+                            return #"{"traceId":"5b8efff798038103d269b633813f\#(String(format: "%04x", r))","spanId":"\#(id)","name":"s","startTimeUnixNano":"1","endTimeUnixNano":"2"}"#
+                        }
+                        let body = #"{"resourceSpans":[{"scopeSpans":[{"spans":["# + spans.joined(separator: ",") + "]}]}]}"
+                        return try await server.post(Array(body.utf8), type: "application/json").status
+                    }
+                }
+                var out: [Int] = []
+                for try await s in group { out.append(s) }
+                return out
+            }
+            #expect(statuses.count == requests && statuses.allSatisfy { $0 == 200 })
+            let stats = try SQLiteSpanStore(path: server.db).statsNow()
+            #expect(stats.totalSpans == requests * spansPerRequest)
+            #expect(stats.journalBatches <= requests, "one journal row per request at most")
+        }
+    }
+
     @Test("the configuration refuses non-loopback addresses and bad ports, all problems at once")
     func configuration() {
         var c = ServerConfiguration()

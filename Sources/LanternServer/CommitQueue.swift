@@ -1,0 +1,84 @@
+import Foundation
+import LanternModel
+import LanternStore
+
+/// Group commit across concurrent requests: appends wait in a queue, and one writer thread
+/// commits everything that is waiting in a single transaction (one fsync), then answers each
+/// waiter. A request is answered only after its own spans are durable.
+final class CommitQueue: @unchecked Sendable {
+    private let store: SQLiteSpanStore
+    private let condition = NSCondition()
+    private var waiting: [(spans: [CanonicalSpan], done: CheckedContinuation<Void, any Error>)] = []
+    private var waitingSpans = 0
+    private var stopped = false
+    /// Spans per transaction at most; the rest wait for the next one.
+    let maxSpansPerCommit: Int
+
+    init(store: SQLiteSpanStore, maxSpansPerCommit: Int = 65_536) {
+        self.store = store
+        self.maxSpansPerCommit = maxSpansPerCommit
+        let thread = Thread { [self] in run() }
+        thread.name = "lantern-commit"
+        thread.start()
+    }
+
+    /// Spans waiting to be committed (for back-pressure decisions).
+    var depth: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return waitingSpans
+    }
+
+    /// Returns once the spans are durable, or throws what the commit threw.
+    func append(_ spans: [CanonicalSpan]) async throws {
+        guard !spans.isEmpty else { return }
+        try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
+            condition.lock()
+            if stopped {
+                condition.unlock()
+                done.resume(throwing: StoreError.invalidArgument("the server is shutting down"))
+                return
+            }
+            waiting.append((spans, done))
+            waitingSpans += spans.count
+            condition.signal()
+            condition.unlock()
+        }
+    }
+
+    /// Commits what is waiting, then stops the writer thread.
+    func stop() {
+        condition.lock()
+        stopped = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    private func run() {
+        while true {
+            condition.lock()
+            while waiting.isEmpty && !stopped { condition.wait() }
+            if waiting.isEmpty && stopped {
+                condition.unlock()
+                return
+            }
+            var taken = 0
+            var count = 0
+            for w in waiting {
+                if count > 0 && taken + w.spans.count > maxSpansPerCommit { break }
+                taken += w.spans.count
+                count += 1
+            }
+            let batch = Array(waiting.prefix(count))
+            waiting.removeFirst(count)
+            waitingSpans -= taken
+            condition.unlock()
+            do {
+                try store.appendNow(batches: batch.map(\.spans))
+                for w in batch { w.done.resume() }
+            } catch {
+                for w in batch { w.done.resume(throwing: error) }
+            }
+        }
+    }
+}
