@@ -151,12 +151,7 @@ public enum PriceTableLoader {
         guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
               let y = Int64(parts[0]), let m = Int64(parts[1]), let d = Int64(parts[2]),
               (1...12).contains(m), (1...31).contains(d) else { return nil }
-        let yy = m <= 2 ? y - 1 : y
-        let era = (yy >= 0 ? yy : yy - 399) / 400
-        let yoe = yy - era * 400
-        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return (era * 146097 + doe - 719468) * 86_400_000_000_000
+        return daysSinceEpoch(year: y, month: m, day: d) * 86_400_000_000_000
     }
 
     /// The benchmark's flat price list (`../shared/bench/prices.json`): undated, in force always.

@@ -61,7 +61,7 @@ public func buildRouter(store: SQLiteSpanStore, configuration: ServerConfigurati
             body = try await request.collectBody(upTo: configuration.ingest.maxBodyBytes)
         } catch {
             let message = "the request body exceeds the limit of \(configuration.ingest.maxBodyBytes) bytes"
-            return reply(IngestReply(status: 413, body: OTLPResponses.status(code: 8, message: message, format: format),
+            return reply(IngestReply(status: 413, body: OTLPResponseEncoder.status(code: 8, message: message, format: format),
                                      contentType: format == .protobuf ? "application/x-protobuf" : "application/json"))
         }
         let answer = await ingest.handle(body: Array(buffer: body), contentType: contentType,

@@ -35,11 +35,11 @@ public struct TraceIngest: Sendable {
     public func handle(body: [UInt8], contentType: String?, contentEncoding: String?) async -> IngestReply {
         guard let format = contentType.flatMap(OTLPFormat.init(contentType:)) else {
             let message = "unsupported Content-Type '\(contentType ?? "")': send application/x-protobuf or application/json"
-            return IngestReply(status: 415, body: OTLPResponses.status(code: 3, message: message, format: .json), contentType: "application/json")
+            return IngestReply(status: 415, body: OTLPResponseEncoder.status(code: 3, message: message, format: .json), contentType: "application/json")
         }
         let mime = format == .protobuf ? "application/x-protobuf" : "application/json"
         func fail(_ status: Int, _ code: Int, _ message: String) -> IngestReply {
-            IngestReply(status: status, body: OTLPResponses.status(code: code, message: message, format: format), contentType: mime)
+            IngestReply(status: status, body: OTLPResponseEncoder.status(code: code, message: message, format: format), contentType: mime)
         }
         let encodingName = (contentEncoding ?? "identity").trimmingCharacters(in: .whitespaces).lowercased()
         guard let encoding = encodingName.isEmpty ? .identity : ContentEncoding(rawValue: encodingName) else {
@@ -64,7 +64,7 @@ public struct TraceIngest: Sendable {
         let rejected = decoded.rejections.count
         let message = decoded.rejections.prefix(5).map(\.description).joined(separator: "; ")
             + (rejected > 5 ? "; and \(rejected - 5) more" : "")
-        return IngestReply(status: 200, body: OTLPResponses.export(rejected: rejected, message: rejected > 0 ? message : "", format: format),
+        return IngestReply(status: 200, body: OTLPResponseEncoder.export(rejected: rejected, message: rejected > 0 ? message : "", format: format),
                            contentType: mime)
     }
 

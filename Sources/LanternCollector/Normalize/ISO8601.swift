@@ -1,3 +1,5 @@
+import LanternModel
+
 /// A small RFC 3339 timestamp parser (Langfuse's `completion_start_time`), to nanoseconds.
 enum ISO8601 {
     /// Parses `2025-06-01T12:00:00.123456Z` or with an offset (`+02:00`); surrounding JSON
@@ -43,13 +45,7 @@ enum ISO8601 {
             }
         }
         guard i == s.count else { return nil }
-        // Days from the civil calendar (Howard Hinnant's algorithm).
-        let yy = mo <= 2 ? y - 1 : y
-        let era = (yy >= 0 ? yy : yy - 399) / 400
-        let yoe = yy - era * 400
-        let doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        let days = era * 146097 + doe - 719468
+        let days = daysSinceEpoch(year: y, month: mo, day: d)
         let seconds = days * 86400 + h * 3600 + mi * 60 + sec - offset
         return seconds * 1_000_000_000 + frac
     }

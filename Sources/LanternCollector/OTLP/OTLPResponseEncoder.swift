@@ -1,0 +1,53 @@
+import Foundation
+
+/// The bodies of OTLP/HTTP answers, encoded like the request (protobuf or JSON).
+public enum OTLPResponseEncoder {
+    /// `ExportTraceServiceResponse`: empty on full success, `partial_success` (field 1:
+    /// rejected_spans, field 2: error_message) when spans were rejected.
+    public static func export(rejected: Int, message: String, format: OTLPFormat) -> [UInt8] {
+        let empty = rejected == 0 && message.isEmpty
+        switch format {
+        case .protobuf:
+            guard !empty else { return [] }
+            var w = ProtobufWriter()
+            w.message(1, always: true) { w in
+                w.varint(1, UInt64(rejected))
+                w.string(2, message)
+            }
+            return w.bytes
+        case .json:
+            guard !empty else { return Array("{}".utf8) }
+            return Array("{\"partialSuccess\":{\"rejectedSpans\":\"\(rejected)\",\"errorMessage\":\(jsonString(message))}}".utf8)
+        }
+    }
+
+    /// A `google.rpc.Status` (field 1: code, field 2: message) for a failed request.
+    public static func status(code: Int, message: String, format: OTLPFormat) -> [UInt8] {
+        switch format {
+        case .protobuf:
+            var w = ProtobufWriter()
+            w.varint(1, UInt64(code))
+            w.string(2, message)
+            return w.bytes
+        case .json:
+            return Array("{\"code\":\(code),\"message\":\(jsonString(message))}".utf8)
+        }
+    }
+
+    /// A JSON string literal with the escapes RFC 8259 requires.
+    static func jsonString(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out + "\""
+    }
+}
