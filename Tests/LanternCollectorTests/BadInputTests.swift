@@ -895,19 +895,7 @@ extension BadInputTests {
 extension BadInputTests {
     /// OTLP/JSON text written by hand, for requests the product has no encoder for.
     enum JSONText {
-        static func quote(_ s: String) -> String {
-            var out = "\""
-            for u in s.unicodeScalars {
-                switch u {
-                case "\"": out += "\\\""
-                case "\\": out += "\\\\"
-                case "\n": out += "\\n"
-                default:
-                    if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-                }
-            }
-            return out + "\""
-        }
+        static func quote(_ s: String) -> String { OTLPResponseEncoder.jsonString(s) }
 
         static func value(_ v: AttributeValue) -> String {
             switch v {

@@ -110,7 +110,6 @@ struct SpanColumns {
             }
             shape.bytes.removeAll(keepingCapacity: true)
             shape.varint(s.attributes.count)
-            residual.beginRow()
             for (i, a) in s.attributes.enumerated() {
                 shape.string(a.key)
                 if owner[i] != 0 {
@@ -129,10 +128,8 @@ struct SpanColumns {
                 shapeIndex[ByteKey(shape.bytes)] = code
                 shapeCode.append(code)
             }
-            events.beginRow()
             if !s.events.isEmpty { ValueEncoding.writeEvents(s.events, spanStart: s.startTimeUnixNano, spanEnd: s.endTimeUnixNano, &events.writer) }
             events.endRow()
-            links.beginRow()
             if !s.links.isEmpty { ValueEncoding.writeLinks(s.links, &links.writer) }
             links.endRow()
         }
@@ -231,7 +228,6 @@ struct ByteStreamColumn {
     var writer = ByteWriter()
     var offsets: [Int] = [0]
 
-    mutating func beginRow() {}
     mutating func endRow() { offsets.append(writer.bytes.count) }
 
     var rows: Int { offsets.count - 1 }
