@@ -13,3 +13,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
 fi
 command -v swift >/dev/null || { echo "error: swift is not on PATH (Swift 6.0 or newer is needed)" >&2; exit 1; }
+# The Python venvs of the real-OpenTelemetry-client tests (Tests/LanternServerTests/OTelClientTests.swift),
+# when ../shared/otel-clients is there (it is in CI); quick when they are already built.
+root=$(cd "$(dirname "$0")/.." && pwd)
+if [ -d "${LANTERN_SHARED:-$root/../shared}/otel-clients" ]; then
+  bash "$root/scripts/otel-clients-env.sh"
+else
+  echo "note: ${LANTERN_SHARED:-$root/../shared}/otel-clients is missing; the Python venvs for the OpenTelemetry client tests are not built" >&2
+fi

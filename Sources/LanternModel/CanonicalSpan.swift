@@ -23,6 +23,8 @@ public enum Convention: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     case otelGeneral = 10
     /// Parsed out of structured content (`gen_ai.output.messages`).
     case content = 11
+    /// Assigned by a rollout's variant mapping (service version or model to variant), not sent by the client.
+    case rolloutMapping = 12
 
     public var description: String {
         switch self {
@@ -38,6 +40,7 @@ public enum Convention: UInt8, Sendable, CaseIterable, CustomStringConvertible {
         case .lantern: return "lantern"
         case .otelGeneral: return "otel"
         case .content: return "content"
+        case .rolloutMapping: return "rollout-mapping"
         }
     }
 }

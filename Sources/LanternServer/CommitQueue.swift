@@ -13,10 +13,14 @@ final class CommitQueue: @unchecked Sendable {
     private var stopped = false
     /// Spans per transaction at most; the rest wait for the next one.
     let maxSpansPerCommit: Int
+    /// Told the size and duration of every successful commit.
+    private let onCommit: @Sendable (_ spans: Int, _ nanoseconds: Int64) -> Void
 
-    init(store: SQLiteSpanStore, maxSpansPerCommit: Int = 65_536) {
+    init(store: SQLiteSpanStore, maxSpansPerCommit: Int = 65_536,
+         onCommit: @escaping @Sendable (_ spans: Int, _ nanoseconds: Int64) -> Void = { _, _ in }) {
         self.store = store
         self.maxSpansPerCommit = maxSpansPerCommit
+        self.onCommit = onCommit
         let thread = Thread { [self] in run() }
         thread.name = "lantern-commit"
         thread.start()
@@ -74,7 +78,9 @@ final class CommitQueue: @unchecked Sendable {
             waitingSpans -= taken
             condition.unlock()
             do {
+                let started = DispatchTime.now().uptimeNanoseconds
                 try store.appendNow(batches: batch.map(\.spans))
+                onCommit(taken, Int64(DispatchTime.now().uptimeNanoseconds - started))
                 for w in batch { w.done.resume() }
             } catch {
                 for w in batch { w.done.resume(throwing: error) }

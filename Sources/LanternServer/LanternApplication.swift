@@ -1,29 +1,12 @@
+import Foundation
+import HTTPTypes
 import Hummingbird
 import LanternCollector
+import LanternModel
 import LanternStore
 import Logging
 import NIOCore
 import ServiceLifecycle
-
-/// Where `lantern serve` listens and what it accepts.
-public struct ServerConfiguration: Sendable {
-    public var host: String = "127.0.0.1"
-    public var port: Int = 4318
-    public var ingest = TraceIngest.Configuration()
-    public init() {}
-
-    /// Every problem with the configuration, at once (empty when it is valid).
-    public func problems() -> [String] {
-        var out: [String] = []
-        if !(0...65535).contains(port) { out.append("port \(port) is not between 0 and 65535") }
-        let loopback = host == "127.0.0.1" || host == "localhost" || host == "::1" || host.hasPrefix("127.")
-        if !loopback {
-            out.append("refusing to listen on non-loopback address \(host): ingest keys are not supported yet, so only loopback is allowed")
-        }
-        if ingest.maxBodyBytes <= 0 { out.append("the body limit must be positive") }
-        return out
-    }
-}
 
 /// Seals the journal in the background while the server runs; seals what is full on shutdown.
 struct SealerService: Service {
@@ -36,42 +19,135 @@ struct SealerService: Service {
     }
 }
 
-/// Builds the HTTP application: OTLP/HTTP `POST /v1/traces` and `GET /healthz`.
-public func buildApplication(store: SQLiteSpanStore, configuration: ServerConfiguration, logger: Logger) -> some ApplicationProtocol {
-    let router = buildRouter(store: store, configuration: configuration)
+/// Everything the routes share: the store, the ingest pipeline, back-pressure, auth and metrics.
+public struct ServerContext: Sendable {
+    public let store: SQLiteSpanStore
+    public let configuration: ServerConfiguration
+    public let ingest: TraceIngest
+    public let admission: Admission
+    public let authenticator: Authenticator
+    public let metrics: ServerMetrics
+    public let logger: Logger
+    /// Prometheus text for `GET /metrics`, when a Prometheus registry backs the metrics.
+    public let exposition: (@Sendable () -> [UInt8])?
+
+    public init(store: SQLiteSpanStore, configuration: ServerConfiguration, metrics: ServerMetrics = ServerMetrics(),
+                logger: Logger = Logger(label: "lantern"), exposition: (@Sendable () -> [UInt8])? = nil) throws {
+        self.store = store
+        self.configuration = configuration
+        self.metrics = metrics
+        self.logger = logger
+        self.exposition = exposition
+        admission = Admission(maxInFlightBytes: configuration.limits.maxInFlightBytes)
+        authenticator = Authenticator(auth: configuration.auth)
+        ingest = try TraceIngest(store: store, configuration: configuration, metrics: metrics)
+    }
+}
+
+/// Builds the HTTP application: the routes of `buildRouter` plus the sealer and retention services.
+public func buildApplication(context: ServerContext) -> some ApplicationProtocol {
+    var services: [any Service] = [SealerService(store: context.store)]
+    if context.configuration.retention.isEnabled {
+        services.append(RetentionService(store: context.store, retention: context.configuration.retention, logger: context.logger))
+    }
+    let http = context.configuration.http
     return Application(
-        router: router,
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "lantern"),
-        services: [SealerService(store: store)],
-        logger: logger
+        router: buildRouter(context: context),
+        configuration: .init(address: .hostname(http.host, port: http.port), serverName: "lantern"),
+        services: services,
+        logger: context.logger
     )
 }
 
-/// The routes, separate from the server so tests can drive them in-process.
-public func buildRouter(store: SQLiteSpanStore, configuration: ServerConfiguration) -> Router<BasicRequestContext> {
-    let ingest = TraceIngest(store: store, configuration: configuration.ingest)
+/// The routes: OTLP/HTTP `POST /v1/traces`, `GET /healthz`, `GET /metrics` and the admin
+/// `POST /api/v1/admin/retention`.
+public func buildRouter(context: ServerContext) -> Router<BasicRequestContext> {
     let router = Router()
+    router.add(middleware: MetricsMiddleware())
     router.get("/healthz") { _, _ in "ok\n" }
+    router.get("/metrics") { _, _ -> Response in
+        context.metrics.queue(spans: context.ingest.queuedSpans)
+        context.metrics.inFlight(bytes: context.admission.inFlightBytes)
+        let text = context.exposition?() ?? Array("# no Prometheus registry is configured\n".utf8)
+        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: text)))
+    }
     router.post("/v1/traces") { request, _ -> Response in
-        var request = request
-        let contentType = request.headers[.contentType]
-        let format = contentType.flatMap(OTLPFormat.init(contentType:)) ?? .json
-        let body: ByteBuffer
-        do {
-            body = try await request.collectBody(upTo: configuration.ingest.maxBodyBytes)
-        } catch {
-            let message = "the request body exceeds the limit of \(configuration.ingest.maxBodyBytes) bytes"
-            return reply(IngestReply(status: 413, body: OTLPResponseEncoder.status(code: 8, message: message, format: format),
-                                     contentType: format == .protobuf ? "application/x-protobuf" : "application/json"))
+        try await receiveOTLP(request, signal: .traces, context: context) { body, type, encoding in
+            await context.ingest.handle(body: body, contentType: type, contentEncoding: encoding)
         }
-        let answer = await ingest.handle(body: Array(buffer: body), contentType: contentType,
-                                         contentEncoding: request.headers[.contentEncoding])
-        return reply(answer)
+    }
+    router.post("/api/v1/admin/retention") { request, _ -> Response in
+        switch context.authenticator.admin(authorization: request.headers[.authorization], keyHeader: request.headers[lanternKeyHeader]) {
+        case .allowed: break
+        case .closed: return jsonError(403, "admin routes are closed: configure auth.admin_token")
+        case .missing: return jsonError(401, "send the admin token as Authorization: Bearer <token>")
+        case .invalid: return jsonError(403, "the admin token is not valid")
+        }
+        let retention = context.configuration.retention
+        guard retention.isEnabled else { return jsonError(409, "no retention is configured (retention.max_age or retention.max_size)") }
+        let result = try context.store.applyRetentionNow(RetentionPolicy(maxAgeNanos: retention.maxAgeNanos, maxBytes: retention.maxBytes),
+                                                         nowUnixNano: Int64(Date().timeIntervalSince1970 * 1e9))
+        context.logger.notice("retention applied by admin", metadata: ["segments": "\(result.segmentsDeleted)", "spans": "\(result.spansDeleted)"])
+        let body = #"{"segments_deleted":\#(result.segmentsDeleted),"spans_deleted":\#(result.spansDeleted),"bytes_deleted":\#(result.bytesDeleted)}"#
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
     }
     return router
 }
 
-private func reply(_ r: IngestReply) -> Response {
-    Response(status: HTTPResponse.Status(code: r.status), headers: [.contentType: r.contentType],
-             body: ResponseBody(byteBuffer: ByteBuffer(bytes: r.body)))
+/// `X-Lantern-Key`: the header an exporter can use when it cannot set `Authorization`.
+let lanternKeyHeader = HTTPField.Name("X-Lantern-Key")!
+
+/// The steps every OTLP/HTTP route shares: authentication, back-pressure before the body is
+/// read, the body limit, then the signal's own handler.
+func receiveOTLP(_ request: Request, signal: ServerMetrics.Signal, context: ServerContext,
+                 handle: @Sendable ([UInt8], String?, String?) async -> IngestReply) async throws -> Response {
+    var request = request
+    let contentType = request.headers[.contentType]
+    let format = contentType.flatMap(OTLPFormat.init(contentType:)) ?? .json
+    func refuse(_ status: Int, _ code: Int, _ message: String, _ outcome: ServerMetrics.RequestOutcome, retryAfter: Int? = nil) -> Response {
+        context.metrics.refused(outcome)
+        context.logger.notice("refused an OTLP request", metadata: ["signal": "\(signal.rawValue)", "status": "\(status)", "reason": "\(message)"])
+        return reply(IngestReply(status: status, body: OTLPResponseEncoder.status(code: code, message: message, format: format),
+                                 contentType: format.mimeType, retryAfterSeconds: retryAfter))
+    }
+    switch context.authenticator.ingest(authorization: request.headers[.authorization], keyHeader: request.headers[lanternKeyHeader]) {
+    case .allowed: break
+    case .missing, .closed:
+        return refuse(401, 16, "an ingest key is required: send Authorization: Bearer <key> or X-Lantern-Key: <key>", .unauthorized)
+    case .invalid:
+        return refuse(401, 16, "the ingest key is not valid", .unauthorized)
+    }
+    let limits = context.configuration.limits
+    if context.ingest.queuedSpans >= limits.maxQueuedSpans {
+        return refuse(503, 14, "the ingest queue is full (\(limits.maxQueuedSpans) spans waiting for the journal); retry later", .overloaded, retryAfter: 1)
+    }
+    let declared = request.headers[.contentLength].flatMap { Int($0) }
+    if let declared, declared > limits.maxBodyBytes {
+        return refuse(413, 8, "the request body of \(declared) bytes exceeds the limit of \(limits.maxBodyBytes) bytes", .tooLarge)
+    }
+    guard var ticket = context.admission.admit(bytes: declared ?? limits.maxBodyBytes) else {
+        return refuse(503, 14, "the server holds \(context.admission.inFlightBytes) bytes of requests in flight (limit \(limits.maxInFlightBytes)); retry later",
+                      .overloaded, retryAfter: 1)
+    }
+    defer { context.admission.release(ticket) }
+    let body: ByteBuffer
+    do {
+        body = try await request.collectBody(upTo: limits.maxBodyBytes)
+    } catch {
+        return refuse(413, 8, "the request body exceeds the limit of \(limits.maxBodyBytes) bytes", .tooLarge)
+    }
+    context.admission.shrink(&ticket, to: body.readableBytes)
+    return reply(await handle(Array(buffer: body), contentType, request.headers[.contentEncoding]))
+}
+
+func reply(_ r: IngestReply) -> Response {
+    var headers: HTTPFields = [.contentType: r.contentType]
+    if let seconds = r.retryAfterSeconds { headers[.retryAfter] = String(seconds) }
+    return Response(status: HTTPResponse.Status(code: r.status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: r.body)))
+}
+
+private func jsonError(_ status: Int, _ message: String) -> Response {
+    Response(status: HTTPResponse.Status(code: status), headers: [.contentType: "application/json"],
+             body: ResponseBody(byteBuffer: ByteBuffer(bytes: Array(#"{"error":\#(OTLPResponseEncoder.jsonString(message))}"#.utf8))))
 }

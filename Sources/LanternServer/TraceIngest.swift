@@ -3,74 +3,90 @@ import LanternCollector
 import LanternModel
 import LanternStore
 
-/// What the OTLP/HTTP trace endpoint answers, decided from the request alone (no HTTP types), so
-/// it can be tested directly: status, body and content type.
+/// What an OTLP/HTTP endpoint answers, decided from the request alone (no HTTP types), so it
+/// can be tested directly: status, body, content type and, for back-pressure, Retry-After.
 public struct IngestReply: Sendable, Equatable {
     public var status: Int
     public var body: [UInt8]
     public var contentType: String
+    public var retryAfterSeconds: Int?
+
+    public init(status: Int, body: [UInt8], contentType: String, retryAfterSeconds: Int? = nil) {
+        self.status = status
+        self.body = body
+        self.contentType = contentType
+        self.retryAfterSeconds = retryAfterSeconds
+    }
 }
 
-/// Decodes, normalizes and durably appends one OTLP/HTTP trace request. A 200 is returned only
-/// after the store has committed the spans.
+/// Decodes, normalizes, processes (redaction, variant tagging) and durably appends one OTLP/HTTP
+/// trace request. A 200 is returned only after the store has committed the spans.
 public struct TraceIngest: Sendable {
-    public struct Configuration: Sendable {
-        /// Largest body accepted, compressed or not (the OTLP spec recommends 64 MiB).
-        public var maxBodyBytes: Int = 64 << 20
-        public var limits: DecodingLimits = .default
-        public init() {}
-    }
-
     public let store: SQLiteSpanStore
-    public let configuration: Configuration
+    public let limits: ServerConfiguration.Limits
+    public let processors: SpanProcessors
     private let commits: CommitQueue
+    private let metrics: ServerMetrics
 
-    public init(store: SQLiteSpanStore, configuration: Configuration = .init()) {
+    /// Fails when the configuration's processors cannot be built (an invalid redaction pattern).
+    public init(store: SQLiteSpanStore, configuration: ServerConfiguration = .init(), metrics: ServerMetrics = ServerMetrics()) throws {
         self.store = store
-        self.configuration = configuration
-        commits = CommitQueue(store: store)
+        limits = configuration.limits
+        processors = try SpanProcessors(configuration: configuration)
+        self.metrics = metrics
+        commits = CommitQueue(store: store) { spans, nanos in metrics.committed(spans: spans, nanoseconds: nanos) }
     }
+
+    /// Spans decoded and waiting for the journal.
+    public var queuedSpans: Int { commits.depth }
 
     /// Handles a request body with its `Content-Type` and `Content-Encoding` headers.
     public func handle(body: [UInt8], contentType: String?, contentEncoding: String?) async -> IngestReply {
         guard let format = contentType.flatMap(OTLPFormat.init(contentType:)) else {
+            metrics.refused(.unsupported)
             let message = "unsupported Content-Type '\(contentType ?? "")': send application/x-protobuf or application/json"
             return IngestReply(status: 415, body: OTLPResponseEncoder.status(code: 3, message: message, format: .json), contentType: "application/json")
         }
-        let mime = format == .protobuf ? "application/x-protobuf" : "application/json"
-        func fail(_ status: Int, _ code: Int, _ message: String) -> IngestReply {
-            IngestReply(status: status, body: OTLPResponseEncoder.status(code: code, message: message, format: format), contentType: mime)
+        func fail(_ status: Int, _ code: Int, _ message: String, _ outcome: ServerMetrics.RequestOutcome, retryAfter: Int? = nil) -> IngestReply {
+            metrics.refused(outcome)
+            return IngestReply(status: status, body: OTLPResponseEncoder.status(code: code, message: message, format: format),
+                               contentType: format.mimeType, retryAfterSeconds: retryAfter)
         }
         let encodingName = (contentEncoding ?? "identity").trimmingCharacters(in: .whitespaces).lowercased()
         guard let encoding = encodingName.isEmpty ? .identity : ContentEncoding(rawValue: encodingName) else {
-            return fail(415, 3, "unsupported Content-Encoding '\(encodingName)': send gzip, deflate or none")
+            return fail(415, 3, "unsupported Content-Encoding '\(encodingName)': send gzip, deflate or none", .unsupported)
         }
-        let decoder = OTLPTraceBodyDecoder(limits: configuration.limits, maxBodyBytes: configuration.maxBodyBytes)
+        let decoder = OTLPTraceBodyDecoder(limits: limits.decoding, maxBodyBytes: limits.maxBodyBytes)
         let decoded: DecodedTraces
         do {
             decoded = try decoder.decode(body, format: format, encoding: encoding)
         } catch {
             switch error {
-            case .tooLarge(let why): return fail(413, 8, why)
-            case .malformed(let why): return fail(400, 3, "the request could not be decoded: \(why)")
+            case .tooLarge(let why): return fail(413, 8, why, .tooLarge)
+            case .malformed(let why): return fail(400, 3, "the request could not be decoded: \(why)", .undecodable)
             }
         }
-        let spans = Normalizer().normalize(decoded.export)
-        do {
-            try await append(spans)
-        } catch {
-            return fail(503, 14, "the spans could not be stored: \(error)")
-        }
+        var spans = Normalizer().normalize(decoded.export)
         let rejected = decoded.rejections.count
+        metrics.received(spans.count + rejected, .traces)
+        for (reason, count) in Dictionary(grouping: decoded.rejections, by: { ServerMetrics.category(ofRejection: $0.reason) }).mapValues(\.count) {
+            metrics.rejected(count, .traces, reason: reason)
+        }
+        let queued = commits.depth
+        guard Admission.queueHasRoom(queued: queued, incoming: spans.count, limit: limits.maxQueuedSpans) else {
+            return fail(503, 14, "the ingest queue is full (\(queued) spans waiting for the journal, limit \(limits.maxQueuedSpans)); retry later",
+                        .overloaded, retryAfter: 1)
+        }
+        metrics.redacted(processors.process(&spans))
+        do {
+            try await commits.append(spans)
+        } catch {
+            return fail(503, 14, "the spans could not be stored: \(error)", .storeFailed, retryAfter: 1)
+        }
+        metrics.accepted(spans.count, .traces)
         let message = decoded.rejections.prefix(5).map(\.description).joined(separator: "; ")
             + (rejected > 5 ? "; and \(rejected - 5) more" : "")
         return IngestReply(status: 200, body: OTLPResponseEncoder.export(rejected: rejected, message: rejected > 0 ? message : "", format: format),
-                           contentType: mime)
-    }
-
-    /// Appends through the group-commit queue, off the server's event loops; returns once the
-    /// commit that holds these spans is durable.
-    private func append(_ spans: [CanonicalSpan]) async throws {
-        try await commits.append(spans)
+                           contentType: format.mimeType)
     }
 }

@@ -22,8 +22,8 @@ struct RetentionCommand: ParsableCommand {
 
     func validate() throws {
         guard maxAge != nil || maxBytes != nil else { throw ValidationError("give --max-age, --max-bytes or both") }
-        if let a = maxAge, parseDuration(a) == nil { throw ValidationError("cannot read --max-age '\(a)': use e.g. 30d, 12h, 90m") }
-        if let b = maxBytes, parseSize(b) == nil { throw ValidationError("cannot read --max-bytes '\(b)': use e.g. 500MB, 10GB, 123456") }
+        if let a = maxAge, Quantity.durationNanos(a) == nil { throw ValidationError("cannot read --max-age '\(a)': use e.g. 30d, 12h, 90m") }
+        if let b = maxBytes, Quantity.bytes(b) == nil { throw ValidationError("cannot read --max-bytes '\(b)': use e.g. 500MB, 10GB, 123456") }
     }
 
     struct Output: Encodable {
@@ -36,7 +36,7 @@ struct RetentionCommand: ParsableCommand {
 
     func run() throws {
         let store = try SQLiteSpanStore(path: database.path)
-        let policy = RetentionPolicy(maxAgeNanos: maxAge.flatMap(parseDuration), maxBytes: maxBytes.flatMap(parseSize))
+        let policy = RetentionPolicy(maxAgeNanos: maxAge.flatMap(Quantity.durationNanos), maxBytes: maxBytes.flatMap(Quantity.bytes))
         let r = try store.applyRetentionNow(policy, nowUnixNano: Int64(Date().timeIntervalSince1970 * 1e9))
         try store.compact()
         let s = try store.statsNow()
@@ -48,28 +48,4 @@ struct RetentionCommand: ParsableCommand {
             print("deleted \(r.segmentsDeleted) segments (\(r.spansDeleted) spans, \(r.bytesDeleted) bytes); \(s.totalSpans) spans left in \(s.fileBytes) bytes")
         }
     }
-}
-
-/// `90m`, `12h`, `30d`, `45s` as nanoseconds.
-func parseDuration(_ text: String) -> Int64? {
-    guard let unit = text.last, let n = Double(text.dropLast()), n >= 0 else { return nil }
-    let seconds: Double
-    switch unit {
-    case "s": seconds = n
-    case "m": seconds = n * 60
-    case "h": seconds = n * 3600
-    case "d": seconds = n * 86400
-    default: return nil
-    }
-    return Int64(exactly: (seconds * 1e9).rounded())
-}
-
-/// `123456`, `500KB`, `500MB`, `10GB` (powers of 1000) as bytes.
-func parseSize(_ text: String) -> Int64? {
-    let upper = text.uppercased()
-    for (suffix, factor) in [("KB", 1e3), ("MB", 1e6), ("GB", 1e9), ("TB", 1e12), ("B", 1.0)] where upper.hasSuffix(suffix) {
-        guard let n = Double(upper.dropLast(suffix.count)), n >= 0 else { return nil }
-        return Int64(exactly: (n * factor).rounded())
-    }
-    return Int64(upper).flatMap { $0 >= 0 ? $0 : nil }
 }

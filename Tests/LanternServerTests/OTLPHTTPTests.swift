@@ -12,79 +12,11 @@ import Testing
 /// `lantern serve` as a real process on a loopback port, driven over HTTP with real requests.
 @Suite("OTLP/HTTP trace endpoint", .serialized)
 struct OTLPHTTPTests {
-    struct Server {
-        let process: Process
-        let port: Int
-        let db: String
-        let dir: URL
-        let stderr: Pipe
+    typealias Server = ServeProcess
 
-        func post(_ body: [UInt8], type: String, encoding: String? = nil, path: String = "/v1/traces") async throws -> (status: Int, body: [UInt8], type: String?) {
-            var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
-            request.httpMethod = "POST"
-            request.setValue(type, forHTTPHeaderField: "Content-Type")
-            if let encoding { request.setValue(encoding, forHTTPHeaderField: "Content-Encoding") }
-            request.httpBody = Data(body)
-            let (data, response) = try await URLSession.shared.data(for: request)
-            let http = response as! HTTPURLResponse
-            return (http.statusCode, [UInt8](data), http.value(forHTTPHeaderField: "Content-Type"))
-        }
-
-        /// SIGTERM, then the exit status.
-        func stop() -> Int32 {
-            process.terminate()
-            process.waitUntilExit()
-            return process.terminationStatus
-        }
-    }
-
-    static var executable: URL {
-        if let path = ProcessInfo.processInfo.environment["LANTERN_BIN"] { return URL(fileURLWithPath: path) }
-        return Fixtures.repositoryRoot.appendingPathComponent(".build/debug/lantern")
-    }
-
+    /// `lantern serve` on a random port with a fresh database (`withLanternServe`, ServerProcess.swift).
     func withServer(maxBodyMib: Int = 64, _ body: (Server) async throws -> Void) async throws {
-        try #require(FileManager.default.isExecutableFile(atPath: Self.executable.path),
-                     "the lantern executable is missing at \(Self.executable.path): run `swift build` first, or set LANTERN_BIN")
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lantern-http-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let db = dir.appendingPathComponent("t.db").path
-        var lastError = ""
-        for attempt in 0..<5 {
-            let port = 20_000 + Int.random(in: 0..<30_000)
-            let p = Process()
-            p.executableURL = Self.executable
-            p.arguments = ["serve", "--db", db, "--port", String(port), "--max-body-mib", String(maxBodyMib)]
-            let err = Pipe()
-            p.standardError = err
-            p.standardOutput = FileHandle.nullDevice
-            try p.run()
-            let server = Server(process: p, port: port, db: db, dir: dir, stderr: err)
-            var up = false
-            for _ in 0..<100 where p.isRunning {
-                if let (data, response) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/healthz")!),
-                   (response as? HTTPURLResponse)?.statusCode == 200, String(decoding: data, as: UTF8.self).hasPrefix("ok") {
-                    up = true
-                    break
-                }
-                try await Task.sleep(nanoseconds: 50_000_000)
-            }
-            guard up else {
-                if p.isRunning { p.terminate(); p.waitUntilExit() }
-                lastError = "attempt \(attempt): the server did not come up on port \(port)"
-                continue
-            }
-            do {
-                try await body(server)
-            } catch {
-                if p.isRunning { p.terminate(); p.waitUntilExit() }
-                throw error
-            }
-            if p.isRunning { p.terminate(); p.waitUntilExit() }
-            return
-        }
-        Issue.record(Comment(rawValue: lastError))
+        try await withLanternServe(maxBodyMib: maxBodyMib, body)
     }
 
     @Test("protobuf, JSON and gzipped JSON fixtures are durable before the 200, answered in the request's encoding; SIGTERM exits 0")
@@ -205,16 +137,5 @@ struct OTLPHTTPTests {
             #expect(stats.totalSpans == requests * spansPerRequest)
             #expect(stats.journalBatches <= requests, "one journal row per request at most")
         }
-    }
-
-    @Test("the configuration refuses non-loopback addresses and bad ports, all problems at once")
-    func configuration() {
-        var c = ServerConfiguration()
-        #expect(c.problems().isEmpty)
-        c.host = "0.0.0.0"
-        c.port = 70000
-        let problems = c.problems()
-        #expect(problems.count == 2)
-        #expect(problems.contains { $0.contains("non-loopback") } && problems.contains { $0.contains("70000") })
     }
 }

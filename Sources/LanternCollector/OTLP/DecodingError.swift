@@ -63,6 +63,9 @@ public struct DecodingLimits: Sendable, Equatable {
     public var maxDepth: Int = 16
     public var maxEventsPerSpan: Int = 10_000
     public var maxLinksPerSpan: Int = 1_000
+    /// Bucket counts, explicit bounds (or exponential buckets per side) and quantile values in one metric data point.
+    public var maxBucketsPerPoint: Int = 16_384
+    public var maxExemplarsPerPoint: Int = 1_024
 
     public init() {}
     public static let `default` = DecodingLimits()

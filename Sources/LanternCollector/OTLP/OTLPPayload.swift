@@ -11,6 +11,9 @@ public enum OTLPFormat: String, Sendable {
         default: return nil
         }
     }
+
+    /// The `Content-Type` of responses in this format.
+    public var mimeType: String { self == .protobuf ? "application/x-protobuf" : "application/json" }
 }
 
 /// Decodes a whole OTLP trace body: inflates it within a limit, then parses protobuf or JSON.

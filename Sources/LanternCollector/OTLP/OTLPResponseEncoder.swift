@@ -35,7 +35,7 @@ public enum OTLPResponseEncoder {
     }
 
     /// A JSON string literal with the escapes RFC 8259 requires.
-    static func jsonString(_ s: String) -> String {
+    public static func jsonString(_ s: String) -> String {
         var out = "\""
         for u in s.unicodeScalars {
             switch u {

@@ -1,4 +1,5 @@
 import Foundation
+import LanternModel
 
 /// Writes to standard error (progress and diagnostics, so stdout stays clean for --json).
 func printError(_ text: String, terminator: String = "\n") {
@@ -56,7 +57,7 @@ func renderTable(header: [String], rows: [[String]]) -> String {
 /// Parses a time: `2025-06-01`, `2025-06-01T12:00:00Z`, a Unix time in seconds or nanoseconds,
 /// or a duration before now (`90m`, `24h`, `7d`).
 func parseTime(_ text: String, now: Date = Date()) -> Int64? {
-    if let last = text.last, "smhd".contains(last), let ago = parseDuration(text) {
+    if let last = text.last, "smhd".contains(last), let ago = Quantity.durationNanos(text) {
         return Int64(exactly: (now.timeIntervalSince1970 * 1e9).rounded()).map { $0 - ago }
     }
     if let n = Int64(text) {
