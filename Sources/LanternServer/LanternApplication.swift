@@ -24,6 +24,7 @@ public struct ServerContext: Sendable {
     public let store: SQLiteSpanStore
     public let configuration: ServerConfiguration
     public let ingest: TraceIngest
+    public let signals: SignalIngest
     public let admission: Admission
     public let authenticator: Authenticator
     public let metrics: ServerMetrics
@@ -41,25 +42,32 @@ public struct ServerContext: Sendable {
         admission = Admission(maxInFlightBytes: configuration.limits.maxInFlightBytes)
         authenticator = Authenticator(auth: configuration.auth)
         ingest = try TraceIngest(store: store, configuration: configuration, metrics: metrics)
+        signals = SignalIngest(store: store, limits: configuration.limits, redactor: ingest.processors.redactor, metrics: metrics)
     }
 }
 
-/// Builds the HTTP application: the routes of `buildRouter` plus the sealer and retention services.
-public func buildApplication(context: ServerContext) -> some ApplicationProtocol {
+/// The services that run beside the HTTP server: the sealer and, when configured, retention.
+public func backgroundServices(context: ServerContext) -> [any Service] {
     var services: [any Service] = [SealerService(store: context.store)]
     if context.configuration.retention.isEnabled {
         services.append(RetentionService(store: context.store, retention: context.configuration.retention, logger: context.logger))
     }
+    return services
+}
+
+/// Builds the HTTP application: the routes of `buildRouter`, plus the background services unless
+/// the caller runs them in a service group of its own.
+public func buildApplication(context: ServerContext, withBackgroundServices: Bool = true) -> some ApplicationProtocol {
     let http = context.configuration.http
     return Application(
         router: buildRouter(context: context),
         configuration: .init(address: .hostname(http.host, port: http.port), serverName: "lantern"),
-        services: services,
+        services: withBackgroundServices ? backgroundServices(context: context) : [],
         logger: context.logger
     )
 }
 
-/// The routes: OTLP/HTTP `POST /v1/traces`, `GET /healthz`, `GET /metrics` and the admin
+/// The routes: OTLP/HTTP `POST /v1/traces`, `/v1/logs` and `/v1/metrics`, `GET /healthz`, `GET /metrics` and the admin
 /// `POST /api/v1/admin/retention`.
 public func buildRouter(context: ServerContext) -> Router<BasicRequestContext> {
     let router = Router()
@@ -75,6 +83,16 @@ public func buildRouter(context: ServerContext) -> Router<BasicRequestContext> {
     router.post("/v1/traces") { request, _ -> Response in
         try await receiveOTLP(request, signal: .traces, context: context) { body, type, encoding in
             await context.ingest.handle(body: body, contentType: type, contentEncoding: encoding)
+        }
+    }
+    router.post("/v1/logs") { request, _ -> Response in
+        try await receiveOTLP(request, signal: .logs, context: context) { body, type, encoding in
+            await context.signals.handleLogs(body: body, contentType: type, contentEncoding: encoding)
+        }
+    }
+    router.post("/v1/metrics") { request, _ -> Response in
+        try await receiveOTLP(request, signal: .metrics, context: context) { body, type, encoding in
+            await context.signals.handleMetrics(body: body, contentType: type, contentEncoding: encoding)
         }
     }
     router.post("/api/v1/admin/retention") { request, _ -> Response in

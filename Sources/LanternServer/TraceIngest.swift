@@ -42,29 +42,21 @@ public struct TraceIngest: Sendable {
 
     /// Handles a request body with its `Content-Type` and `Content-Encoding` headers.
     public func handle(body: [UInt8], contentType: String?, contentEncoding: String?) async -> IngestReply {
-        guard let format = contentType.flatMap(OTLPFormat.init(contentType:)) else {
-            metrics.refused(.unsupported)
-            let message = "unsupported Content-Type '\(contentType ?? "")': send application/x-protobuf or application/json"
-            return IngestReply(status: 415, body: OTLPResponseEncoder.status(code: 3, message: message, format: .json), contentType: "application/json")
+        let request: OTLPRequest
+        switch OTLPRequest.prepare(contentType: contentType, contentEncoding: contentEncoding, metrics: metrics) {
+        case .refused(let reply): return reply
+        case .ready(let r): request = r
         }
+        let format = request.format
         func fail(_ status: Int, _ code: Int, _ message: String, _ outcome: ServerMetrics.RequestOutcome, retryAfter: Int? = nil) -> IngestReply {
-            metrics.refused(outcome)
-            return IngestReply(status: status, body: OTLPResponseEncoder.status(code: code, message: message, format: format),
-                               contentType: format.mimeType, retryAfterSeconds: retryAfter)
+            OTLPRequest.failure(status, code, message, outcome, format, metrics, retryAfter: retryAfter)
         }
-        let encodingName = (contentEncoding ?? "identity").trimmingCharacters(in: .whitespaces).lowercased()
-        guard let encoding = encodingName.isEmpty ? .identity : ContentEncoding(rawValue: encodingName) else {
-            return fail(415, 3, "unsupported Content-Encoding '\(encodingName)': send gzip, deflate or none", .unsupported)
-        }
-        let decoder = OTLPTraceBodyDecoder(limits: limits.decoding, maxBodyBytes: limits.maxBodyBytes)
         let decoded: DecodedTraces
         do {
-            decoded = try decoder.decode(body, format: format, encoding: encoding)
+            decoded = try OTLPTraceBodyDecoder(limits: limits.decoding, maxBodyBytes: limits.maxBodyBytes)
+                .decode(body, format: format, encoding: request.encoding)
         } catch {
-            switch error {
-            case .tooLarge(let why): return fail(413, 8, why, .tooLarge)
-            case .malformed(let why): return fail(400, 3, "the request could not be decoded: \(why)", .undecodable)
-            }
+            return request.decodingFailure(error, metrics: metrics)
         }
         var spans = Normalizer().normalize(decoded.export)
         let rejected = decoded.rejections.count
@@ -84,9 +76,6 @@ public struct TraceIngest: Sendable {
             return fail(503, 14, "the spans could not be stored: \(error)", .storeFailed, retryAfter: 1)
         }
         metrics.accepted(spans.count, .traces)
-        let message = decoded.rejections.prefix(5).map(\.description).joined(separator: "; ")
-            + (rejected > 5 ? "; and \(rejected - 5) more" : "")
-        return IngestReply(status: 200, body: OTLPResponseEncoder.export(rejected: rejected, message: rejected > 0 ? message : "", format: format),
-                           contentType: format.mimeType)
+        return request.success(rejections: decoded.rejections, rejectedKey: "rejectedSpans")
     }
 }

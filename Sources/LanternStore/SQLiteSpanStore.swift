@@ -400,6 +400,16 @@ public final class SQLiteSpanStore: @unchecked Sendable {
                 result.bytesDeleted += bytes
             }
         }
+        if let age = policy.maxAgeNanos {
+            // Log records and metric points older than the cutoff: plain rows, one statement each.
+            try withLock { () throws(StoreError) in
+                for table in ["log_records", "metric_points"] {
+                    let d = try db.prepare("DELETE FROM \(table) WHERE time_unix_nano < ?")
+                    try d.bind(1, nowUnixNano - age)
+                    try d.run()
+                }
+            }
+        }
         if result.spansDeleted > 0 { try withLock { () throws(StoreError) in try db.execute("PRAGMA incremental_vacuum") } }
         return result
     }

@@ -18,7 +18,9 @@ struct TracesCommand: ParsableCommand {
 
         func run() throws {
             let store = try SQLiteSpanStore(path: database.path)
-            let spans = try store.traceNow(TraceID(hex: traceID)!)
+            let id = TraceID(hex: traceID)!
+            let spans = try store.traceNow(id)
+            let logs = try store.logRecords(traceID: id)
             guard !spans.isEmpty else {
                 printError("trace \(traceID.lowercased()) not found in \(database.path)")
                 throw ExitCode(1)
@@ -26,7 +28,7 @@ struct TracesCommand: ParsableCommand {
             if json {
                 print(try jsonString(spans.map(SpanSummary.init)))
             } else {
-                print(TraceTree.render(spans))
+                print(TraceTree.render(spans, logs: logs))
             }
         }
     }
@@ -56,7 +58,9 @@ struct SpanSummary: Encodable {
 
 /// Renders spans as an indented tree: offset from the trace start, duration, name, GenAI facts.
 enum TraceTree {
-    static func render(_ spans: [CanonicalSpan]) -> String {
+    static func render(_ spans: [CanonicalSpan], logs: [LogRow] = []) -> String {
+        var events: [SpanID: [LogRow]] = [:]
+        for log in logs { if let s = log.spanID { events[s, default: []].append(log) } }
         let ids = Set(spans.map(\.span.spanID))
         var children: [SpanID: [CanonicalSpan]] = [:]
         var roots: [CanonicalSpan] = []
@@ -86,6 +90,11 @@ enum TraceTree {
             if let f = g.finishReason { facts.append("finish \(f)") }
             if let e = g.errorType { facts.append("error.type \(e)") }
             if !facts.isEmpty { lines.append(String(repeating: " ", count: 24) + String(repeating: "  ", count: depth) + "  " + facts.joined(separator: ", ")) }
+            for log in events[sp.spanID] ?? [] {
+                let at = Double(log.timeUnixNano - Int64(bitPattern: t0)) / 1e6
+                lines.append(String(format: "%9.1fms ", at) + String(repeating: " ", count: 14) + String(repeating: "  ", count: depth)
+                             + "  log event \(log.eventName.isEmpty ? "(unnamed)" : log.eventName)" + (log.severityText.isEmpty ? "" : " \(log.severityText)"))
+            }
             for c in (children[sp.spanID] ?? []).sorted(by: { $0.span.startTimeUnixNano < $1.span.startTimeUnixNano }) { walk(c, depth + 1) }
         }
         for r in roots.sorted(by: { $0.span.startTimeUnixNano < $1.span.startTimeUnixNano }) { walk(r, 0) }

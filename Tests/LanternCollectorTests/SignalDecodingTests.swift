@@ -489,67 +489,55 @@ struct SignalDecodingTests {
         #expect(decoded == 1)
     }
 
-    @Test("a log record cut short anywhere fails the request naming the record, or decodes shorter")
-    func truncatedLogRecords() throws {
-        let original = try OTLPProtobufDecoder().decodeLogs(Payload(caseName: "otel-v2-http-protobuf", file: "0004-logs.req.pb").bytes())
-        let items = original.export.entries.map { SignalProtobuf.logRecord($0.record) }
-        let origins = original.export.entries.map(\.origin)
-        var wrong: [String] = []
-        var structural = 0, shorter = 0
-        for k in original.export.entries.indices {
-            let location = "resource_logs[0].scope_logs[0].log_records[\(k)]"
-            let full = items[k]
-            for cut in 0..<full.count {
-                var patched = items
-                patched[k] = Array(full.prefix(cut))
-                let body = SignalProtobuf.envelope(SignalProtobuf.groups(zip(origins, patched).map { (origin: $0, item: $1) }))
-                do {
-                    let d = try OTLPProtobufDecoder().decodeLogs(body)
-                    shorter += 1
-                    if d.export.count != original.export.count || !d.rejections.isEmpty {
-                        wrong.append("record \(k) cut \(cut): \(d.export.count) records, \(d.rejections)")
-                    }
-                } catch {
-                    structural += 1
-                    let text = error.description
-                    if !error.location.hasPrefix(location) || !(text.contains("runs past the end") || text.contains("truncated"))
-                        || error.offset == nil {
-                        wrong.append("record \(k) cut \(cut): \(text)")
-                    }
-                }
+    @Test("a log record or metric cut short anywhere fails the request naming it, or decodes shorter", arguments: [
+        Payload(caseName: "otel-v2-http-protobuf", file: "0004-logs.req.pb"),
+        Payload(caseName: "openllmetry-http-protobuf", file: "0002-metrics.req.pb"),
+    ])
+    func truncatedItems(_ p: Payload) throws {
+        let isLogs = p.file.contains("logs")
+        let (noun, itemsPath) = isLogs
+            ? ("record", "resource_logs[0].scope_logs[0].log_records") : ("metric", "resource_metrics[0].scope_metrics[0].metrics")
+        /// How many items a body keeps, and its rejections.
+        func decode(_ body: [UInt8]) throws(OTLPDecodingError) -> (count: Int, rejections: [ItemRejection]) {
+            if isLogs {
+                let d = try OTLPProtobufDecoder().decodeLogs(body)
+                return (d.export.count, d.rejections)
             }
+            let d = try OTLPProtobufDecoder().decodeMetrics(body)
+            return (d.export.entries.count, d.rejections)
         }
-        #expect(wrong.isEmpty, "\(wrong.count) bad outcomes, e.g. \(wrong.prefix(5))")
-        #expect(structural > 0)
-        #expect(shorter > 0)
-    }
-
-    @Test("a metric cut short anywhere fails the request naming the metric, or decodes shorter")
-    func truncatedMetrics() throws {
-        let original = try OTLPProtobufDecoder().decodeMetrics(Payload(caseName: "openllmetry-http-protobuf", file: "0002-metrics.req.pb").bytes())
-        let items = original.export.entries.map { SignalProtobuf.metric($0.metric) }
-        let origins = original.export.entries.map(\.origin)
+        // The fixture's items, each encoded alone, and their origins.
+        let original: [(origin: SignalOrigin, item: [UInt8])]
+        if isLogs {
+            original = try OTLPProtobufDecoder().decodeLogs(p.bytes()).export.entries
+                .map { (origin: $0.origin, item: SignalProtobuf.logRecord($0.record)) }
+        } else {
+            original = try OTLPProtobufDecoder().decodeMetrics(p.bytes()).export.entries
+                .map { (origin: $0.origin, item: SignalProtobuf.metric($0.metric)) }
+        }
+        let items = original.map { $0.item }
+        let origins = original.map { $0.origin }
         var wrong: [String] = []
         var structural = 0, shorter = 0
-        for k in original.export.entries.indices {
-            let location = "resource_metrics[0].scope_metrics[0].metrics[\(k)]"
+        for k in items.indices {
+            let location = "\(itemsPath)[\(k)]"
             let full = items[k]
             for cut in 0..<full.count {
                 var patched = items
                 patched[k] = Array(full.prefix(cut))
                 let body = SignalProtobuf.envelope(SignalProtobuf.groups(zip(origins, patched).map { (origin: $0, item: $1) }))
                 do {
-                    let d = try OTLPProtobufDecoder().decodeMetrics(body)
+                    let d = try decode(body)
                     shorter += 1
-                    if d.export.entries.count != original.export.entries.count || !d.rejections.isEmpty {
-                        wrong.append("metric \(k) cut \(cut): \(d.export.entries.count) metrics, \(d.rejections)")
+                    if d.count != items.count || !d.rejections.isEmpty {
+                        wrong.append("\(noun) \(k) cut \(cut): \(d.count) \(noun)s, \(d.rejections)")
                     }
                 } catch {
                     structural += 1
                     let text = error.description
                     if !error.location.hasPrefix(location) || !(text.contains("runs past the end") || text.contains("truncated"))
                         || error.offset == nil {
-                        wrong.append("metric \(k) cut \(cut): \(text)")
+                        wrong.append("\(noun) \(k) cut \(cut): \(text)")
                     }
                 }
             }

@@ -1,5 +1,6 @@
 import Foundation
 import LanternTesting
+import LanternStore
 import Testing
 
 /// The acceptance test with real OpenTelemetry clients: the unmodified OpenTelemetry Python SDK and
@@ -16,10 +17,10 @@ struct OTelClientTests {
     /// Set to true once `lantern serve` answers `POST /v1/metrics`: the emitters then export their
     /// metrics too (OpenLLMetry and openai-v2 have some) instead of running with `--no-metrics`, and a
     /// failed export fails the test like a failed trace export does.
-    static let serverTakesMetrics = false
+    static let serverTakesMetrics = true
     /// Set to true once `lantern serve` answers `POST /v1/logs`: the emitters then run without
     /// `--no-logs`, and openai-v2 is asked for its log events (`--event`).
-    static let serverTakesLogs = false
+    static let serverTakesLogs = true
 
     // MARK: What the fake OpenAI server answers (see fake_openai.py and emit_common.py)
 
@@ -237,6 +238,25 @@ struct OTelClientTests {
             for e in Self.emitters {
                 #expect(all.group([e.service])?.spans == 2 * Self.scenarios.count, "\(e.service): \(all.summary)")
             }
+
+            // Metrics and log events were kept: openai-v2 records gen_ai.client.operation.duration for
+            // every call, OpenLLMetry its gen_ai.server.time_to_first_token for each streaming call.
+            let metrics = try await ChildProcess.run("metrics", lanternExecutable, ["metrics", "--db", server.db, "--json"],
+                                                     outputIn: server.dir, timeout: 120)
+            try #require(metrics.status == 0, "lantern metrics: \(metrics.stderr)")
+            let points = try JSONSerialization.jsonObject(with: Data(metrics.stdout.utf8)) as? [[String: Any]] ?? []
+            func observations(_ name: String, service: String) -> Int {
+                points.filter { $0["name"] as? String == name && $0["service"] as? String == service }.reduce(0) { $0 + (($1["count"] as? Int) ?? 0) }
+            }
+            for e in Self.emitters where e.script == "emit_otel_v2.py" {
+                #expect(observations("gen_ai.client.operation.duration", service: e.service) == Self.scenarios.count, "\(e.service): \(metrics.stdout)")
+            }
+            for e in Self.emitters where e.script == "emit_openllmetry.py" {
+                #expect(observations("gen_ai.server.time_to_first_token", service: e.service) >= Self.streamingCalls, "\(e.service): \(metrics.stdout)")
+            }
+            let store = try SQLiteSpanStore(path: server.db)
+            let events = try store.logEventCounts()
+            #expect(!events.isEmpty, "openai-v2 with --event sends its GenAI events as log records: \(events)")
 
             #expect(server.stop() == 0, "SIGTERM drains and exits 0:\n\(server.logText())")
         }

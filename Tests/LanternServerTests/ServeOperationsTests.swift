@@ -152,6 +152,59 @@ struct ServeOperationsTests {
         }
     }
 
+    @Test("/v1/logs and /v1/metrics keep every record and data point durably; log events attach to their spans; partial success names what was refused")
+    func logsAndMetrics() async throws {
+        try await withLanternServe { server in
+            let logs = try await server.post(try Fixtures.file("otel-v2-http-protobuf", "0001-logs.req.pb"), type: "application/x-protobuf", path: "/v1/logs")
+            #expect(logs.status == 200 && logs.body.isEmpty)
+            let jsonLogs = try await server.post(try Fixtures.file("otel-v2-http-protobuf", "0004-logs.conv.json"), type: "application/json", path: "/v1/logs")
+            #expect(jsonLogs.status == 200)
+            let metrics = try await server.post(try Fixtures.file("otel-v2-http-protobuf", "0003-metrics.req.pb"), type: "application/x-protobuf", path: "/v1/metrics")
+            #expect(metrics.status == 200 && metrics.body.isEmpty)
+
+            let store = try SQLiteSpanStore(path: server.db)
+            let events = try store.logEventCounts()
+            #expect(events.reduce(0) { $0 + $1.count } == 5, "\(events)")
+            #expect(events.first { $0.eventName == "gen_ai.client.inference.operation.details" }.map { $0.count >= 2 } == true, "\(events)")
+            let attached = try store.logRecords(traceID: TraceID(hex: "7e80629d3ebddfa7344ef2d3b7ce62bf")!)
+            #expect(attached.contains { $0.spanID == SpanID(hex: "c6f603a00d75e0db") && $0.attributesJSON.contains("gen_ai.input.messages") })
+            let duration = try store.metricSummaries(name: "gen_ai.client.operation.duration")
+            #expect(duration.count == 4 && duration.allSatisfy { $0.kind == "histogram" && $0.unit == "s" })
+            let observations: Int64 = duration.map(\.count).reduce(0, +)
+            let seconds: Double = duration.map(\.sum).reduce(0, +)
+            let expected: Double = 0.2170 + 1.0059 + 0.0575 + 0.0968
+            #expect(observations == 5)
+            #expect(abs(seconds - expected) < 0.001, "\(seconds)")
+
+            let bad = #"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"timeUnixNano":"1","traceId":"abcd","body":{"stringValue":"x"}},{"timeUnixNano":"2","body":{"stringValue":"kept"}}]}]}]}"#
+            let partial = try await server.post(Array(bad.utf8), type: "application/json", path: "/v1/logs")
+            let text = String(decoding: partial.body, as: UTF8.self)
+            #expect(partial.status == 200 && text.contains(#""rejectedLogRecords":"1""#) && text.contains("trace_id"), "\(text)")
+            #expect(try store.logEventCounts().reduce(0) { $0 + $1.count } == 6)
+            let wrongType = try await server.post([1, 2, 3], type: "text/plain", path: "/v1/metrics")
+            #expect(wrongType.status == 415)
+        }
+    }
+
+    @Test("lantern demo serves and feeds itself realistic traffic over OTLP/HTTP, then stops after --duration")
+    func demo() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lantern-demo-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let db = dir.appendingPathComponent("demo.db").path
+        let port = 20_000 + Int.random(in: 0..<30_000)
+        let r = try await ChildProcess.run("demo", lanternExecutable, ["demo", "--db", db, "--port", String(port), "--rate", "200", "--duration", "3"],
+                                           outputIn: dir, timeout: 120)
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        #expect(r.stdout.contains("demo stopped"), "\(r.stdout)")
+        let store = try SQLiteSpanStore(path: db)
+        let result = try store.queryNow(SpanQuery(filter: SpanFilter(genAIOnly: true), groupBy: [.serviceVersion]), prices: .empty)
+        let v1 = result.groups.first { $0.key == ["v1"] }?.spans ?? 0, v2 = result.groups.first { $0.key == ["v2"] }?.spans ?? 0
+        #expect(v1 + v2 >= 200, "about 600 requests in 3 s: \(result.groups.map { ($0.key, $0.spans) })")
+        #expect(v1 > 2 * v2 && v2 > 0, "80/20 split: v1 \(v1), v2 \(v2)")
+        #expect(try store.statsNow().totalSpans == 2 * (v1 + v2), "an HTTP server span over each chat span")
+    }
+
     @Test("--check-config reports every problem at once and exits 2; the documented example passes; non-loopback without keys is refused")
     func checkConfig() async throws {
         let dir = FileManager.default.temporaryDirectory

@@ -12,13 +12,7 @@ public struct OTLPJSONDecoder: Sendable {
     }
 
     public func decodeTraces(_ bytes: [UInt8]) throws(OTLPDecodingError) -> DecodedTraces {
-        let root: JSONValue
-        do {
-            root = try JSONParser(maxDepth: 32 + 3 * limits.maxDepth).parse(bytes)
-        } catch {
-            throw OTLPDecodingError(error.description, offset: error.offset)
-        }
-        return try decodeTraces(root)
+        try decodeTraces(parse(bytes))
     }
 
     public func decodeTraces(_ root: JSONValue) throws(OTLPDecodingError) -> DecodedTraces {
@@ -33,6 +27,16 @@ public struct OTLPJSONDecoder: Sendable {
             }
         }
         return DecodedTraces(export: export, rejections: run.rejections)
+    }
+
+    /// The body parsed as JSON (any signal's), nested no deeper than the envelope and values
+    /// `limits.maxDepth` deep need.
+    func parse(_ bytes: [UInt8]) throws(OTLPDecodingError) -> JSONValue {
+        do {
+            return try JSONParser(maxDepth: 32 + 3 * limits.maxDepth).parse(bytes)
+        } catch {
+            throw OTLPDecodingError(error.description, offset: error.offset)
+        }
     }
 }
 

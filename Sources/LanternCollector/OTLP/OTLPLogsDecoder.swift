@@ -11,6 +11,31 @@ public struct DecodedLogs: Sendable, Equatable {
     }
 }
 
+extension DecodedLogs: DecodedSignal {
+    /// A record as read, or the fault that rejects it alone.
+    typealias Item = Result<LogRecord, OTLPDecodingError>
+
+    static var names: SignalNames { .logs }
+
+    /// The record `read` returns, or the fault that rejects only it; a structural fault still throws.
+    static func item(_ read: () throws(OTLPDecodingError) -> LogRecord) throws(OTLPDecodingError) -> Item {
+        do {
+            return .success(try read())
+        } catch where error.rejectsSpansOnly {
+            return .failure(error)
+        }
+    }
+
+    mutating func add(_ item: Item, origin: SignalOrigin, inherited: OTLPDecodingError?, location: String) {
+        switch (item, inherited) {
+        case (.success(let record), nil):
+            export.entries.append(LogEntry(origin: origin, record: record))
+        case (_, let problem?), (.failure(let problem), nil):
+            rejections.append(ItemRejection(location: location, reason: problem.spanReason))
+        }
+    }
+}
+
 // MARK: - Protobuf
 
 extension OTLPProtobufDecoder {
@@ -23,27 +48,10 @@ extension OTLPProtobufDecoder {
     }
 
     public func decodeLogs(_ buffer: UnsafeBufferPointer<UInt8>) throws(OTLPDecodingError) -> DecodedLogs {
-        guard let base = buffer.baseAddress, buffer.count > 0 else { return DecodedLogs() }
-        var run = ProtobufTraceDecoding(limits: limits, interner: StringInterner())
-        let reader = ProtobufReader(base: base, range: 0..<buffer.count)
-        let names = SignalNames.logs
         var out = DecodedLogs()
-        for batch in try run.scopeBatches(reader, names) {
-            for (i, range) in batch.items.enumerated() {
-                let location = "\(batch.location).\(names.items)[\(i)]"
-                do {
-                    let record = try run.logRecord(reader.subReader(range))
-                    if let problem = batch.problem {
-                        out.rejections.append(ItemRejection(location: location, reason: problem.spanReason))
-                    } else {
-                        out.export.entries.append(LogEntry(origin: batch.origin, record: record))
-                    }
-                } catch where error.rejectsSpansOnly {
-                    out.rejections.append(ItemRejection(location: location, reason: (batch.problem ?? error).spanReason))
-                } catch {
-                    throw batch.structural(error, item: i, names)
-                }
-            }
+        try decodeItems(buffer, into: &out) {
+            (run: inout ProtobufTraceDecoding, record: ProtobufReader, _: String) throws(OTLPDecodingError) -> DecodedLogs.Item in
+            try DecodedLogs.item { () throws(OTLPDecodingError) -> LogRecord in try run.logRecord(record) }
         }
         return out
     }
@@ -57,11 +65,9 @@ extension ProtobufTraceDecoding {
         while let (field, wire) = try reader.readTag() {
             switch field {
             case 1:
-                try reader.expect(1, got: wire, field: "time_unix_nano")
-                out.timeUnixNano = try reader.readFixed64()
+                out.timeUnixNano = try reader.fixed64(wire, "time_unix_nano")
             case 2:
-                try reader.expect(0, got: wire, field: "severity_number")
-                out.severityNumber = SeverityNumber(rawValue: Int32(truncatingIfNeeded: try reader.readVarint()))
+                out.severityNumber = SeverityNumber(rawValue: Int32(truncatingIfNeeded: try reader.varint(wire, "severity_number")))
             case 3:
                 try reader.expect(2, got: wire, field: "severity_text")
                 out.severityText = try string(reader, reader.readLengthDelimited(), path: "severity_text")
@@ -77,8 +83,7 @@ extension ProtobufTraceDecoding {
                 try reader.expect(2, got: wire, field: "attributes")
                 try appendKeyValue(&out.attributes, reader, reader.readLengthDelimited())
             case 7:
-                try reader.expect(0, got: wire, field: "dropped_attributes_count")
-                out.droppedAttributesCount = UInt32(truncatingIfNeeded: try reader.readVarint())
+                out.droppedAttributesCount = UInt32(truncatingIfNeeded: try reader.varint(wire, "dropped_attributes_count"))
             case 8:
                 try reader.expect(5, got: wire, field: "flags")
                 out.flags = try reader.readFixed32()
@@ -89,8 +94,7 @@ extension ProtobufTraceDecoding {
                 try reader.expect(2, got: wire, field: "span_id")
                 out.spanID = try optionalSpanID(reader, reader.readLengthDelimited(), path: "span_id")
             case 11:
-                try reader.expect(1, got: wire, field: "observed_time_unix_nano")
-                out.observedTimeUnixNano = try reader.readFixed64()
+                out.observedTimeUnixNano = try reader.fixed64(wire, "observed_time_unix_nano")
             case 12:
                 try reader.expect(2, got: wire, field: "event_name")
                 out.eventName = try string(reader, reader.readLengthDelimited(), path: "event_name")
@@ -113,36 +117,12 @@ extension OTLPJSONDecoder {
     }
 
     public func decodeLogs(_ root: JSONValue) throws(OTLPDecodingError) -> DecodedLogs {
-        let run = JSONTraceDecoding(limits: limits)
-        let names = SignalNames.logs
         var out = DecodedLogs()
-        for batch in try run.scopeBatches(root, names) {
-            for (i, item) in batch.items.enumerated() {
-                let location = "\(batch.location).\(names.items)[\(i)]"
-                do {
-                    let record = try run.logRecord(item)
-                    if let problem = batch.problem {
-                        out.rejections.append(ItemRejection(location: location, reason: problem.spanReason))
-                    } else {
-                        out.export.entries.append(LogEntry(origin: batch.origin, record: record))
-                    }
-                } catch where error.rejectsSpansOnly {
-                    out.rejections.append(ItemRejection(location: location, reason: (batch.problem ?? error).spanReason))
-                } catch {
-                    throw batch.structural(error, item: i, names)
-                }
-            }
+        try decodeItems(root, into: &out) {
+            (run: JSONTraceDecoding, record: JSONValue, _: String) throws(OTLPDecodingError) -> DecodedLogs.Item in
+            try DecodedLogs.item { () throws(OTLPDecodingError) -> LogRecord in try run.logRecord(record) }
         }
         return out
-    }
-
-    /// The body parsed as JSON within the nesting bound the trace decoder uses.
-    func parse(_ bytes: [UInt8]) throws(OTLPDecodingError) -> JSONValue {
-        do {
-            return try JSONParser(maxDepth: 32 + 3 * limits.maxDepth).parse(bytes)
-        } catch {
-            throw OTLPDecodingError(error.description, offset: error.offset)
-        }
     }
 }
 

@@ -39,7 +39,9 @@ struct ParsedMetric {
     }
 }
 
-extension DecodedMetrics {
+extension DecodedMetrics: DecodedSignal {
+    static var names: SignalNames { .metrics }
+
     mutating func add(_ p: ParsedMetric, origin: SignalOrigin, inherited: OTLPDecodingError?, location: String) {
         if let problem = inherited ?? p.problem {
             if p.total == 0 {
@@ -82,25 +84,134 @@ extension OTLPProtobufDecoder {
     }
 
     public func decodeMetrics(_ buffer: UnsafeBufferPointer<UInt8>) throws(OTLPDecodingError) -> DecodedMetrics {
-        guard let base = buffer.baseAddress, buffer.count > 0 else { return DecodedMetrics() }
-        var run = ProtobufTraceDecoding(limits: limits, interner: StringInterner())
-        let reader = ProtobufReader(base: base, range: 0..<buffer.count)
-        let names = SignalNames.metrics
         var out = DecodedMetrics()
-        for batch in try run.scopeBatches(reader, names) {
-            for (i, range) in batch.items.enumerated() {
-                let location = "\(batch.location).\(names.items)[\(i)]"
-                let parsed: ParsedMetric
-                do {
-                    parsed = try run.metric(reader.subReader(range), location: location)
-                } catch {
-                    throw batch.structural(error, item: i, names)
-                }
-                out.add(parsed, origin: batch.origin, inherited: batch.problem, location: location)
-            }
+        try decodeItems(buffer, into: &out) {
+            (run: inout ProtobufTraceDecoding, metric: ProtobufReader, location: String) throws(OTLPDecodingError) -> ParsedMetric in
+            try run.metric(metric, location: location)
         }
         return out
     }
+}
+
+extension ProtobufReader {
+    /// `aggregation_temporality`, field 2 of `Sum`, `Histogram` and `ExponentialHistogram`.
+    mutating func aggregationTemporality(_ wire: Int) throws(OTLPDecodingError) -> AggregationTemporality {
+        AggregationTemporality(rawValue: Int32(truncatingIfNeeded: try varint(wire, "aggregation_temporality")))
+    }
+}
+
+/// A `Metric`'s data message (`Gauge`, `Sum`, ...) as the protobuf decoder reads it: its points
+/// (field 1 of every kind) and the fields beside them.
+protocol ProtobufMetricData {
+    associatedtype Point
+    var dataPoints: [Point] { get set }
+    /// The message of this kind that `metric` holds so far (protobuf merges a repeated message), or an empty one.
+    static func merging(_ metric: Metric) -> Self
+    /// The message as a metric's `data`.
+    var metricData: MetricData { get }
+    /// Reads one point message.
+    static func point(_ d: inout ProtobufTraceDecoding, _ r: ProtobufReader) throws(OTLPDecodingError) -> Point
+    /// Reads a field other than `data_points`; false for one this kind does not have.
+    mutating func readField(_ field: Int, wire: Int, _ reader: inout ProtobufReader) throws(OTLPDecodingError) -> Bool
+}
+
+extension ProtobufMetricData {
+    mutating func readField(_ field: Int, wire: Int, _ reader: inout ProtobufReader) throws(OTLPDecodingError) -> Bool { false }
+}
+
+extension Metric.Gauge: ProtobufMetricData {
+    static func merging(_ metric: Metric) -> Metric.Gauge { metric.gauge ?? Metric.Gauge() }
+    var metricData: MetricData { .gauge(self) }
+    static func point(_ d: inout ProtobufTraceDecoding, _ r: ProtobufReader) throws(OTLPDecodingError) -> NumberDataPoint {
+        try d.numberPoint(r)
+    }
+}
+
+extension Metric.Sum: ProtobufMetricData {
+    static func merging(_ metric: Metric) -> Metric.Sum { metric.sum ?? Metric.Sum() }
+    var metricData: MetricData { .sum(self) }
+    static func point(_ d: inout ProtobufTraceDecoding, _ r: ProtobufReader) throws(OTLPDecodingError) -> NumberDataPoint {
+        try d.numberPoint(r)
+    }
+
+    mutating func readField(_ field: Int, wire: Int, _ reader: inout ProtobufReader) throws(OTLPDecodingError) -> Bool {
+        switch field {
+        case 2: aggregationTemporality = try reader.aggregationTemporality(wire)
+        case 3: isMonotonic = try reader.varint(wire, "is_monotonic") != 0
+        default: return false
+        }
+        return true
+    }
+}
+
+/// A data message whose only field beside its points is `aggregation_temporality` (field 2).
+protocol TemporalMetricData: ProtobufMetricData {
+    var aggregationTemporality: AggregationTemporality { get set }
+}
+
+extension TemporalMetricData {
+    mutating func readField(_ field: Int, wire: Int, _ reader: inout ProtobufReader) throws(OTLPDecodingError) -> Bool {
+        guard field == 2 else { return false }
+        aggregationTemporality = try reader.aggregationTemporality(wire)
+        return true
+    }
+}
+
+extension Metric.Histogram: TemporalMetricData {
+    static func merging(_ metric: Metric) -> Metric.Histogram { metric.histogram ?? Metric.Histogram() }
+    var metricData: MetricData { .histogram(self) }
+    static func point(_ d: inout ProtobufTraceDecoding, _ r: ProtobufReader) throws(OTLPDecodingError) -> HistogramDataPoint {
+        try d.histogramPoint(r)
+    }
+}
+
+extension Metric.ExponentialHistogram: TemporalMetricData {
+    static func merging(_ metric: Metric) -> Metric.ExponentialHistogram {
+        metric.exponentialHistogram ?? Metric.ExponentialHistogram()
+    }
+    var metricData: MetricData { .exponentialHistogram(self) }
+    static func point(_ d: inout ProtobufTraceDecoding, _ r: ProtobufReader) throws(OTLPDecodingError) -> ExponentialHistogramDataPoint {
+        try d.exponentialHistogramPoint(r)
+    }
+}
+
+extension Metric.Summary: ProtobufMetricData {
+    static func merging(_ metric: Metric) -> Metric.Summary { metric.summary ?? Metric.Summary() }
+    var metricData: MetricData { .summary(self) }
+    static func point(_ d: inout ProtobufTraceDecoding, _ r: ProtobufReader) throws(OTLPDecodingError) -> SummaryDataPoint {
+        try d.summaryPoint(r)
+    }
+}
+
+/// The fields every data point message has: `attributes` and `flags`, at numbers that differ by
+/// kind, and the start and end times, fields 2 and 3 in all.
+protocol ProtobufDataPoint {
+    static var attributesField: Int { get }
+    static var flagsField: Int { get }
+    var attributes: [Attribute] { get set }
+    var startTimeUnixNano: UInt64 { get set }
+    var timeUnixNano: UInt64 { get set }
+    var flags: UInt32 { get set }
+}
+
+extension NumberDataPoint: ProtobufDataPoint {
+    static let attributesField = 7
+    static let flagsField = 8
+}
+
+extension HistogramDataPoint: ProtobufDataPoint {
+    static let attributesField = 9
+    static let flagsField = 10
+}
+
+extension ExponentialHistogramDataPoint: ProtobufDataPoint {
+    static let attributesField = 1
+    static let flagsField = 10
+}
+
+extension SummaryDataPoint: ProtobufDataPoint {
+    static let attributesField = 7
+    static let flagsField = 8
 }
 
 extension ProtobufTraceDecoding {
@@ -133,7 +244,13 @@ extension ProtobufTraceDecoding {
                 let sub = reader.subReader(try reader.readLengthDelimited())
                 p.begin(kind)
                 do {
-                    try metricData(field, sub, &p, location: location)
+                    switch field {
+                    case 5: try dataMessage(Metric.Gauge.self, sub, &p, location: location)
+                    case 7: try dataMessage(Metric.Sum.self, sub, &p, location: location)
+                    case 9: try dataMessage(Metric.Histogram.self, sub, &p, location: location)
+                    case 10: try dataMessage(Metric.ExponentialHistogram.self, sub, &p, location: location)
+                    default: try dataMessage(Metric.Summary.self, sub, &p, location: location)
+                    }
                 } catch where error.rejectsSpansOnly {
                     p.problem = p.problem ?? error.inside(kind)
                 } catch {
@@ -142,16 +259,8 @@ extension ProtobufTraceDecoding {
             case 12:
                 try reader.expect(2, got: wire, field: "metadata")
                 let range = try reader.readLengthDelimited()
-                let index = p.metric.metadata.count
-                do throws(OTLPDecodingError) {
-                    guard index < limits.maxAttributes else {
-                        throw OTLPDecodingError.spanLevel("more than \(limits.maxAttributes) attributes", path: ["metadata"])
-                    }
-                    do {
-                        p.metric.metadata.append(try keyValue(reader.subReader(range), depth: 0))
-                    } catch {
-                        throw error.inside("metadata[\(index)]")
-                    }
+                do {
+                    try appendKeyValue(&p.metric.metadata, reader, range, field: "metadata")
                 } catch where error.rejectsSpansOnly {
                     p.problem = p.problem ?? error
                 }
@@ -163,96 +272,21 @@ extension ProtobufTraceDecoding {
         return p
     }
 
-    /// The body of one data message (`Gauge`, `Sum`, ...), merged into what was read so far.
-    private mutating func metricData(_ field: Int, _ r: ProtobufReader, _ p: inout ParsedMetric, location: String) throws(OTLPDecodingError) {
+    /// The body of one data message of kind `D`, merged into the one of that kind read so far.
+    private mutating func dataMessage<D: ProtobufMetricData>(
+        _: D.Type, _ r: ProtobufReader, _ p: inout ParsedMetric, location: String
+    ) throws(OTLPDecodingError) {
         var reader = r
-        switch field {
-        case 5:
-            var g = p.metric.gauge ?? Metric.Gauge()
-            p.metric.data = nil
-            while let (f, w) = try reader.readTag() {
-                if f == 1 {
-                    try dataPoint(&reader, wire: w, into: &g.dataPoints, &p, location: location) {
-                        (d: inout ProtobufTraceDecoding, r: ProtobufReader) throws(OTLPDecodingError) -> NumberDataPoint in
-                        try d.numberPoint(r)
-                    }
-                } else {
-                    try reader.skip(wireType: w)
-                }
+        var message = D.merging(p.metric)
+        p.metric.data = nil
+        while let (f, w) = try reader.readTag() {
+            if f == 1 {
+                try dataPoint(&reader, wire: w, into: &message.dataPoints, &p, location: location, D.point)
+            } else if try !message.readField(f, wire: w, &reader) {
+                try reader.skip(wireType: w)
             }
-            p.metric.data = .gauge(g)
-        case 7:
-            var s = p.metric.sum ?? Metric.Sum()
-            p.metric.data = nil
-            while let (f, w) = try reader.readTag() {
-                switch f {
-                case 1:
-                    try dataPoint(&reader, wire: w, into: &s.dataPoints, &p, location: location) {
-                        (d: inout ProtobufTraceDecoding, r: ProtobufReader) throws(OTLPDecodingError) -> NumberDataPoint in
-                        try d.numberPoint(r)
-                    }
-                case 2:
-                    try reader.expect(0, got: w, field: "aggregation_temporality")
-                    s.aggregationTemporality = AggregationTemporality(rawValue: Int32(truncatingIfNeeded: try reader.readVarint()))
-                case 3:
-                    try reader.expect(0, got: w, field: "is_monotonic")
-                    s.isMonotonic = try reader.readVarint() != 0
-                default:
-                    try reader.skip(wireType: w)
-                }
-            }
-            p.metric.data = .sum(s)
-        case 9:
-            var h = p.metric.histogram ?? Metric.Histogram()
-            p.metric.data = nil
-            while let (f, w) = try reader.readTag() {
-                switch f {
-                case 1:
-                    try dataPoint(&reader, wire: w, into: &h.dataPoints, &p, location: location) {
-                        (d: inout ProtobufTraceDecoding, r: ProtobufReader) throws(OTLPDecodingError) -> HistogramDataPoint in
-                        try d.histogramPoint(r)
-                    }
-                case 2:
-                    try reader.expect(0, got: w, field: "aggregation_temporality")
-                    h.aggregationTemporality = AggregationTemporality(rawValue: Int32(truncatingIfNeeded: try reader.readVarint()))
-                default:
-                    try reader.skip(wireType: w)
-                }
-            }
-            p.metric.data = .histogram(h)
-        case 10:
-            var h = p.metric.exponentialHistogram ?? Metric.ExponentialHistogram()
-            p.metric.data = nil
-            while let (f, w) = try reader.readTag() {
-                switch f {
-                case 1:
-                    try dataPoint(&reader, wire: w, into: &h.dataPoints, &p, location: location) {
-                        (d: inout ProtobufTraceDecoding, r: ProtobufReader) throws(OTLPDecodingError) -> ExponentialHistogramDataPoint in
-                        try d.exponentialHistogramPoint(r)
-                    }
-                case 2:
-                    try reader.expect(0, got: w, field: "aggregation_temporality")
-                    h.aggregationTemporality = AggregationTemporality(rawValue: Int32(truncatingIfNeeded: try reader.readVarint()))
-                default:
-                    try reader.skip(wireType: w)
-                }
-            }
-            p.metric.data = .exponentialHistogram(h)
-        default:
-            var s = p.metric.summary ?? Metric.Summary()
-            p.metric.data = nil
-            while let (f, w) = try reader.readTag() {
-                if f == 1 {
-                    try dataPoint(&reader, wire: w, into: &s.dataPoints, &p, location: location) {
-                        (d: inout ProtobufTraceDecoding, r: ProtobufReader) throws(OTLPDecodingError) -> SummaryDataPoint in
-                        try d.summaryPoint(r)
-                    }
-                } else {
-                    try reader.skip(wireType: w)
-                }
-            }
-            p.metric.data = .summary(s)
         }
+        p.metric.data = message.metricData
     }
 
     /// Reads one `data_points` entry: kept, or rejected alone when only the point is at fault.
@@ -273,244 +307,174 @@ extension ProtobufTraceDecoding {
         }
     }
 
-    mutating func numberPoint(_ r: ProtobufReader) throws(OTLPDecodingError) -> NumberDataPoint {
+    /// Reads one point message: the fields every kind has here, the others with `readField`, which
+    /// returns false for a field the kind does not have (skipped, as from a newer protocol version).
+    private mutating func pointMessage<P: ProtobufDataPoint>(
+        _ r: ProtobufReader, _ empty: P,
+        _ readField: (inout ProtobufTraceDecoding, inout ProtobufReader, inout P, _ field: Int, _ wire: Int) throws(OTLPDecodingError) -> Bool
+    ) throws(OTLPDecodingError) -> P {
         var reader = r
-        var out = NumberDataPoint()
+        var out = empty
         while let (field, wire) = try reader.readTag() {
             switch field {
-            case 7:
+            case P.attributesField:
                 try reader.expect(2, got: wire, field: "attributes")
                 try appendKeyValue(&out.attributes, reader, reader.readLengthDelimited())
             case 2:
-                try reader.expect(1, got: wire, field: "start_time_unix_nano")
-                out.startTimeUnixNano = try reader.readFixed64()
+                out.startTimeUnixNano = try reader.fixed64(wire, "start_time_unix_nano")
             case 3:
-                try reader.expect(1, got: wire, field: "time_unix_nano")
-                out.timeUnixNano = try reader.readFixed64()
-            case 4:
-                try reader.expect(1, got: wire, field: "as_double")
-                out.value = .double(Double(bitPattern: try reader.readFixed64()))
-            case 6:
-                try reader.expect(1, got: wire, field: "as_int")
-                out.value = .int(Int64(bitPattern: try reader.readFixed64()))
-            case 5:
-                try reader.expect(2, got: wire, field: "exemplars")
-                try appendExemplar(&out.exemplars, reader, reader.readLengthDelimited())
-            case 8:
-                try reader.expect(0, got: wire, field: "flags")
-                out.flags = UInt32(truncatingIfNeeded: try reader.readVarint())
+                out.timeUnixNano = try reader.fixed64(wire, "time_unix_nano")
+            case P.flagsField:
+                out.flags = UInt32(truncatingIfNeeded: try reader.varint(wire, "flags"))
             default:
-                try reader.skip(wireType: wire)
+                if try !readField(&self, &reader, &out, field, wire) {
+                    try reader.skip(wireType: wire)
+                }
             }
         }
         return out
+    }
+
+    mutating func numberPoint(_ r: ProtobufReader) throws(OTLPDecodingError) -> NumberDataPoint {
+        try pointMessage(r, NumberDataPoint()) {
+            (d: inout ProtobufTraceDecoding, reader: inout ProtobufReader, out: inout NumberDataPoint, field: Int, wire: Int)
+                throws(OTLPDecodingError) -> Bool in
+            switch field {
+            case 4: out.value = .double(try reader.double(wire, "as_double"))
+            case 6: out.value = .int(Int64(bitPattern: try reader.fixed64(wire, "as_int")))
+            case 5: try d.appendExemplar(&out.exemplars, &reader, wire: wire)
+            default: return false
+            }
+            return true
+        }
     }
 
     mutating func histogramPoint(_ r: ProtobufReader) throws(OTLPDecodingError) -> HistogramDataPoint {
-        var reader = r
-        var out = HistogramDataPoint()
-        while let (field, wire) = try reader.readTag() {
+        let point = try pointMessage(r, HistogramDataPoint()) {
+            (d: inout ProtobufTraceDecoding, reader: inout ProtobufReader, out: inout HistogramDataPoint, field: Int, wire: Int)
+                throws(OTLPDecodingError) -> Bool in
             switch field {
-            case 9:
-                try reader.expect(2, got: wire, field: "attributes")
-                try appendKeyValue(&out.attributes, reader, reader.readLengthDelimited())
-            case 2:
-                try reader.expect(1, got: wire, field: "start_time_unix_nano")
-                out.startTimeUnixNano = try reader.readFixed64()
-            case 3:
-                try reader.expect(1, got: wire, field: "time_unix_nano")
-                out.timeUnixNano = try reader.readFixed64()
-            case 4:
-                try reader.expect(1, got: wire, field: "count")
-                out.count = try reader.readFixed64()
-            case 5:
-                try reader.expect(1, got: wire, field: "sum")
-                out.sum = Double(bitPattern: try reader.readFixed64())
-            case 6:
-                try appendFixed64s(&reader, wire: wire, field: "bucket_counts", into: &out.bucketCounts) { $0 }
-            case 7:
-                try appendFixed64s(&reader, wire: wire, field: "explicit_bounds", into: &out.explicitBounds) { Double(bitPattern: $0) }
-            case 8:
-                try reader.expect(2, got: wire, field: "exemplars")
-                try appendExemplar(&out.exemplars, reader, reader.readLengthDelimited())
-            case 10:
-                try reader.expect(0, got: wire, field: "flags")
-                out.flags = UInt32(truncatingIfNeeded: try reader.readVarint())
-            case 11:
-                try reader.expect(1, got: wire, field: "min")
-                out.min = Double(bitPattern: try reader.readFixed64())
-            case 12:
-                try reader.expect(1, got: wire, field: "max")
-                out.max = Double(bitPattern: try reader.readFixed64())
-            default:
-                try reader.skip(wireType: wire)
+            case 4: out.count = try reader.fixed64(wire, "count")
+            case 5: out.sum = try reader.double(wire, "sum")
+            case 6: try d.appendFixed64s(&reader, wire: wire, field: "bucket_counts", into: &out.bucketCounts) { $0 }
+            case 7: try d.appendFixed64s(&reader, wire: wire, field: "explicit_bounds", into: &out.explicitBounds) { Double(bitPattern: $0) }
+            case 8: try d.appendExemplar(&out.exemplars, &reader, wire: wire)
+            case 11: out.min = try reader.double(wire, "min")
+            case 12: out.max = try reader.double(wire, "max")
+            default: return false
             }
+            return true
         }
-        try validateHistogram(out)
-        return out
+        try validateHistogram(point)
+        return point
     }
 
     mutating func exponentialHistogramPoint(_ r: ProtobufReader) throws(OTLPDecodingError) -> ExponentialHistogramDataPoint {
-        var reader = r
-        var out = ExponentialHistogramDataPoint()
-        while let (field, wire) = try reader.readTag() {
+        try pointMessage(r, ExponentialHistogramDataPoint()) {
+            (d: inout ProtobufTraceDecoding, reader: inout ProtobufReader, out: inout ExponentialHistogramDataPoint, field: Int, wire: Int)
+                throws(OTLPDecodingError) -> Bool in
             switch field {
-            case 1:
-                try reader.expect(2, got: wire, field: "attributes")
-                try appendKeyValue(&out.attributes, reader, reader.readLengthDelimited())
-            case 2:
-                try reader.expect(1, got: wire, field: "start_time_unix_nano")
-                out.startTimeUnixNano = try reader.readFixed64()
-            case 3:
-                try reader.expect(1, got: wire, field: "time_unix_nano")
-                out.timeUnixNano = try reader.readFixed64()
-            case 4:
-                try reader.expect(1, got: wire, field: "count")
-                out.count = try reader.readFixed64()
-            case 5:
-                try reader.expect(1, got: wire, field: "sum")
-                out.sum = Double(bitPattern: try reader.readFixed64())
-            case 6:
-                try reader.expect(0, got: wire, field: "scale")
-                out.scale = Self.zigZag32(try reader.readVarint())
-            case 7:
-                try reader.expect(1, got: wire, field: "zero_count")
-                out.zeroCount = try reader.readFixed64()
-            case 8, 9:
-                let name = field == 8 ? "positive" : "negative"
-                try reader.expect(2, got: wire, field: name)
-                var sub = reader.subReader(try reader.readLengthDelimited())
-                var buckets = field == 8 ? out.positive : out.negative
-                do {
-                    while let (f, w) = try sub.readTag() {
-                        switch f {
-                        case 1:
-                            try sub.expect(0, got: w, field: "offset")
-                            buckets.offset = Self.zigZag32(try sub.readVarint())
-                        case 2:
-                            try appendVarints(&sub, wire: w, field: "bucket_counts", into: &buckets.bucketCounts)
-                        default:
-                            try sub.skip(wireType: w)
-                        }
-                    }
-                } catch {
-                    throw error.inside(name)
-                }
-                if field == 8 { out.positive = buckets } else { out.negative = buckets }
-            case 10:
-                try reader.expect(0, got: wire, field: "flags")
-                out.flags = UInt32(truncatingIfNeeded: try reader.readVarint())
-            case 11:
-                try reader.expect(2, got: wire, field: "exemplars")
-                try appendExemplar(&out.exemplars, reader, reader.readLengthDelimited())
-            case 12:
-                try reader.expect(1, got: wire, field: "min")
-                out.min = Double(bitPattern: try reader.readFixed64())
-            case 13:
-                try reader.expect(1, got: wire, field: "max")
-                out.max = Double(bitPattern: try reader.readFixed64())
-            case 14:
-                try reader.expect(1, got: wire, field: "zero_threshold")
-                out.zeroThreshold = Double(bitPattern: try reader.readFixed64())
-            default:
-                try reader.skip(wireType: wire)
+            case 4: out.count = try reader.fixed64(wire, "count")
+            case 5: out.sum = try reader.double(wire, "sum")
+            case 6: out.scale = ProtobufTraceDecoding.zigZag32(try reader.varint(wire, "scale"))
+            case 7: out.zeroCount = try reader.fixed64(wire, "zero_count")
+            case 8: try d.mergeBuckets(&out.positive, &reader, wire: wire, field: "positive")
+            case 9: try d.mergeBuckets(&out.negative, &reader, wire: wire, field: "negative")
+            case 11: try d.appendExemplar(&out.exemplars, &reader, wire: wire)
+            case 12: out.min = try reader.double(wire, "min")
+            case 13: out.max = try reader.double(wire, "max")
+            case 14: out.zeroThreshold = try reader.double(wire, "zero_threshold")
+            default: return false
             }
+            return true
         }
-        return out
     }
 
     mutating func summaryPoint(_ r: ProtobufReader) throws(OTLPDecodingError) -> SummaryDataPoint {
-        var reader = r
-        var out = SummaryDataPoint()
-        while let (field, wire) = try reader.readTag() {
+        try pointMessage(r, SummaryDataPoint()) {
+            (d: inout ProtobufTraceDecoding, reader: inout ProtobufReader, out: inout SummaryDataPoint, field: Int, wire: Int)
+                throws(OTLPDecodingError) -> Bool in
             switch field {
-            case 7:
-                try reader.expect(2, got: wire, field: "attributes")
-                try appendKeyValue(&out.attributes, reader, reader.readLengthDelimited())
-            case 2:
-                try reader.expect(1, got: wire, field: "start_time_unix_nano")
-                out.startTimeUnixNano = try reader.readFixed64()
-            case 3:
-                try reader.expect(1, got: wire, field: "time_unix_nano")
-                out.timeUnixNano = try reader.readFixed64()
-            case 4:
-                try reader.expect(1, got: wire, field: "count")
-                out.count = try reader.readFixed64()
-            case 5:
-                try reader.expect(1, got: wire, field: "sum")
-                out.sum = Double(bitPattern: try reader.readFixed64())
-            case 6:
-                try reader.expect(2, got: wire, field: "quantile_values")
-                var sub = reader.subReader(try reader.readLengthDelimited())
-                guard out.quantileValues.count < limits.maxBucketsPerPoint else {
-                    throw OTLPDecodingError.spanLevel("more than \(limits.maxBucketsPerPoint) values", path: ["quantile_values"])
-                }
-                var q = SummaryDataPoint.ValueAtQuantile(quantile: 0, value: 0)
-                do {
-                    while let (f, w) = try sub.readTag() {
-                        switch f {
-                        case 1:
-                            try sub.expect(1, got: w, field: "quantile")
-                            q.quantile = Double(bitPattern: try sub.readFixed64())
-                        case 2:
-                            try sub.expect(1, got: w, field: "value")
-                            q.value = Double(bitPattern: try sub.readFixed64())
-                        default:
-                            try sub.skip(wireType: w)
-                        }
-                    }
-                } catch {
-                    throw error.inside("quantile_values[\(out.quantileValues.count)]")
-                }
-                out.quantileValues.append(q)
-            case 8:
-                try reader.expect(0, got: wire, field: "flags")
-                out.flags = UInt32(truncatingIfNeeded: try reader.readVarint())
-            default:
-                try reader.skip(wireType: wire)
+            case 4: out.count = try reader.fixed64(wire, "count")
+            case 5: out.sum = try reader.double(wire, "sum")
+            case 6: try d.appendQuantile(&out.quantileValues, &reader, wire: wire)
+            default: return false
             }
+            return true
         }
-        return out
     }
 
-    mutating func appendExemplar(_ list: inout [Exemplar], _ parent: ProtobufReader, _ range: Range<Int>) throws(OTLPDecodingError) {
+    /// One `positive` or `negative` buckets message of an exponential histogram point, over what was read so far.
+    func mergeBuckets(_ buckets: inout ExponentialHistogramDataPoint.Buckets, _ reader: inout ProtobufReader, wire: Int,
+                      field name: String) throws(OTLPDecodingError) {
+        try reader.expect(2, got: wire, field: name)
+        var sub = reader.subReader(try reader.readLengthDelimited())
+        var merged = buckets
+        do {
+            while let (f, w) = try sub.readTag() {
+                switch f {
+                case 1: merged.offset = Self.zigZag32(try sub.varint(w, "offset"))
+                case 2: try appendVarints(&sub, wire: w, field: "bucket_counts", into: &merged.bucketCounts)
+                default: try sub.skip(wireType: w)
+                }
+            }
+        } catch {
+            throw error.inside(name)
+        }
+        buckets = merged
+    }
+
+    /// One `quantile_values` entry of a summary point.
+    func appendQuantile(_ list: inout [SummaryDataPoint.ValueAtQuantile], _ reader: inout ProtobufReader, wire: Int) throws(OTLPDecodingError) {
+        try reader.expect(2, got: wire, field: "quantile_values")
+        var sub = reader.subReader(try reader.readLengthDelimited())
+        guard list.count < limits.maxBucketsPerPoint else {
+            throw OTLPDecodingError.spanLevel("more than \(limits.maxBucketsPerPoint) values", path: ["quantile_values"])
+        }
+        var q = SummaryDataPoint.ValueAtQuantile(quantile: 0, value: 0)
+        do {
+            while let (f, w) = try sub.readTag() {
+                switch f {
+                case 1: q.quantile = try sub.double(w, "quantile")
+                case 2: q.value = try sub.double(w, "value")
+                default: try sub.skip(wireType: w)
+                }
+            }
+        } catch {
+            throw error.inside("quantile_values[\(list.count)]")
+        }
+        list.append(q)
+    }
+
+    /// One `exemplars` entry of a data point, within the exemplar limit.
+    mutating func appendExemplar(_ list: inout [Exemplar], _ parent: inout ProtobufReader, wire: Int) throws(OTLPDecodingError) {
+        try parent.expect(2, got: wire, field: "exemplars")
+        let range = try parent.readLengthDelimited()
         guard list.count < limits.maxExemplarsPerPoint else {
             throw OTLPDecodingError.spanLevel("more than \(limits.maxExemplarsPerPoint) exemplars", path: ["exemplars"])
         }
         var reader = parent.subReader(range)
         var out = Exemplar()
         do throws(OTLPDecodingError) {
-            while let (field, wire) = try reader.readTag() {
+            while let (field, w) = try reader.readTag() {
                 switch field {
                 case 7:
-                    try reader.expect(2, got: wire, field: "filtered_attributes")
-                    let range = try reader.readLengthDelimited()
-                    guard out.filteredAttributes.count < limits.maxAttributes else {
-                        throw OTLPDecodingError.spanLevel("more than \(limits.maxAttributes) attributes", path: ["filtered_attributes"])
-                    }
-                    let index = out.filteredAttributes.count
-                    do {
-                        out.filteredAttributes.append(try keyValue(reader.subReader(range), depth: 0))
-                    } catch {
-                        throw error.inside("filtered_attributes[\(index)]")
-                    }
+                    try reader.expect(2, got: w, field: "filtered_attributes")
+                    try appendKeyValue(&out.filteredAttributes, reader, reader.readLengthDelimited(), field: "filtered_attributes")
                 case 2:
-                    try reader.expect(1, got: wire, field: "time_unix_nano")
-                    out.timeUnixNano = try reader.readFixed64()
+                    out.timeUnixNano = try reader.fixed64(w, "time_unix_nano")
                 case 3:
-                    try reader.expect(1, got: wire, field: "as_double")
-                    out.value = .double(Double(bitPattern: try reader.readFixed64()))
+                    out.value = .double(try reader.double(w, "as_double"))
                 case 6:
-                    try reader.expect(1, got: wire, field: "as_int")
-                    out.value = .int(Int64(bitPattern: try reader.readFixed64()))
+                    out.value = .int(Int64(bitPattern: try reader.fixed64(w, "as_int")))
                 case 4:
-                    try reader.expect(2, got: wire, field: "span_id")
+                    try reader.expect(2, got: w, field: "span_id")
                     out.spanID = try optionalSpanID(reader, reader.readLengthDelimited(), path: "span_id")
                 case 5:
-                    try reader.expect(2, got: wire, field: "trace_id")
+                    try reader.expect(2, got: w, field: "trace_id")
                     out.traceID = try optionalTraceID(reader, reader.readLengthDelimited(), path: "trace_id")
                 default:
-                    try reader.skip(wireType: wire)
+                    try reader.skip(wireType: w)
                 }
             }
         } catch {
@@ -582,14 +546,10 @@ extension OTLPJSONDecoder {
     }
 
     public func decodeMetrics(_ root: JSONValue) throws(OTLPDecodingError) -> DecodedMetrics {
-        let run = JSONTraceDecoding(limits: limits)
-        let names = SignalNames.metrics
         var out = DecodedMetrics()
-        for batch in try run.scopeBatches(root, names) {
-            for (i, item) in batch.items.enumerated() {
-                let location = "\(batch.location).\(names.items)[\(i)]"
-                out.add(run.metric(item, location: location), origin: batch.origin, inherited: batch.problem, location: location)
-            }
+        try decodeItems(root, into: &out) {
+            (run: JSONTraceDecoding, metric: JSONValue, location: String) throws(OTLPDecodingError) -> ParsedMetric in
+            run.metric(metric, location: location)
         }
         return out
     }
@@ -738,20 +698,11 @@ extension JSONTraceDecoding {
     func summaryPoint(_ v: JSONValue) throws(OTLPDecodingError) -> SummaryDataPoint {
         try pointObject(v)
         let c = try common(v)
-        let items = try array(v, "quantileValues", "quantile_values")
-        guard items.count <= limits.maxBucketsPerPoint else {
-            throw OTLPDecodingError.spanLevel("more than \(limits.maxBucketsPerPoint) values", path: ["quantile_values"])
-        }
-        var quantiles: [SummaryDataPoint.ValueAtQuantile] = []
-        quantiles.reserveCapacity(items.count)
-        for (i, q) in items.enumerated() {
-            do throws(OTLPDecodingError) {
-                guard case .object = q else { throw OTLPDecodingError.spanLevel("must be an object, got \(q.typeName)") }
-                quantiles.append(SummaryDataPoint.ValueAtQuantile(quantile: try double(q, "quantile", "quantile") ?? 0,
-                                                                  value: try double(q, "value", "value") ?? 0))
-            } catch {
-                throw error.inside("quantile_values[\(i)]")
-            }
+        let quantiles = try array(v, "quantileValues", "quantile_values", limit: limits.maxBucketsPerPoint) {
+            (q: JSONValue) throws(OTLPDecodingError) -> SummaryDataPoint.ValueAtQuantile in
+            try elementObject(q)
+            return SummaryDataPoint.ValueAtQuantile(quantile: try double(q, "quantile", "quantile") ?? 0,
+                                                    value: try double(q, "value", "value") ?? 0)
         }
         return SummaryDataPoint(attributes: c.attributes, startTimeUnixNano: c.start, timeUnixNano: c.time,
                                 count: try uint64(v, "count"), sum: try double(v, "sum", "sum") ?? 0, quantileValues: quantiles,
@@ -759,23 +710,18 @@ extension JSONTraceDecoding {
     }
 
     func exemplars(_ v: JSONValue) throws(OTLPDecodingError) -> [Exemplar] {
-        let items = try array(v, "exemplars")
-        guard items.count <= limits.maxExemplarsPerPoint else {
-            throw OTLPDecodingError.spanLevel("more than \(limits.maxExemplarsPerPoint) exemplars", path: ["exemplars"])
+        try array(v, "exemplars", limit: limits.maxExemplarsPerPoint, of: "exemplars") {
+            (e: JSONValue) throws(OTLPDecodingError) -> Exemplar in
+            try elementObject(e)
+            return Exemplar(timeUnixNano: try uint64(e, "timeUnixNano", "time_unix_nano"), value: try numberValue(e),
+                            traceID: try optionalTraceID(e, "traceId", "trace_id"),
+                            spanID: try optionalSpanID(e, "spanId", "span_id"),
+                            filteredAttributes: try attributes(e, "filteredAttributes"))
         }
-        var out: [Exemplar] = []
-        out.reserveCapacity(items.count)
-        for (i, e) in items.enumerated() {
-            do throws(OTLPDecodingError) {
-                guard case .object = e else { throw OTLPDecodingError.spanLevel("must be an object, got \(e.typeName)") }
-                out.append(Exemplar(timeUnixNano: try uint64(e, "timeUnixNano", "time_unix_nano"), value: try numberValue(e),
-                                    traceID: try optionalTraceID(e, "traceId", "trace_id"),
-                                    spanID: try optionalSpanID(e, "spanId", "span_id"),
-                                    filteredAttributes: try attributes(e, "filteredAttributes")))
-            } catch {
-                throw error.inside("exemplars[\(i)]")
-            }
-        }
-        return out
+    }
+
+    /// An element of a list of messages (exemplars, quantile values) must be an object.
+    private func elementObject(_ v: JSONValue) throws(OTLPDecodingError) {
+        guard case .object = v else { throw OTLPDecodingError.spanLevel("must be an object, got \(v.typeName)") }
     }
 }

@@ -353,14 +353,16 @@ struct ProtobufTraceDecoding {
         return out
     }
 
-    mutating func appendKeyValue(_ list: inout [Attribute], _ parent: ProtobufReader, _ range: Range<Int>) throws(OTLPDecodingError) {
+    /// Appends one `KeyValue` of a repeated field (`attributes` unless named otherwise), within the attribute limit.
+    mutating func appendKeyValue(_ list: inout [Attribute], _ parent: ProtobufReader, _ range: Range<Int>,
+                                 field: String = "attributes") throws(OTLPDecodingError) {
         guard list.count < limits.maxAttributes else {
-            throw OTLPDecodingError.spanLevel("more than \(limits.maxAttributes) attributes", path: ["attributes"])
+            throw OTLPDecodingError.spanLevel("more than \(limits.maxAttributes) attributes", path: [field])
         }
         do {
             list.append(try keyValue(parent.subReader(range), depth: 0))
         } catch {
-            throw error.inside("attributes[\(list.count)]")
+            throw error.inside("\(field)[\(list.count)]")
         }
     }
 

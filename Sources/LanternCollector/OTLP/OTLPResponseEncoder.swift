@@ -2,9 +2,10 @@ import Foundation
 
 /// The bodies of OTLP/HTTP answers, encoded like the request (protobuf or JSON).
 public enum OTLPResponseEncoder {
-    /// `ExportTraceServiceResponse`: empty on full success, `partial_success` (field 1:
-    /// rejected_spans, field 2: error_message) when spans were rejected.
-    public static func export(rejected: Int, message: String, format: OTLPFormat) -> [UInt8] {
+    /// `Export{Trace,Logs,Metrics}ServiceResponse`: empty on full success, `partial_success`
+    /// (field 1: rejected spans / log records / data points, field 2: error_message) otherwise.
+    /// `rejectedKey` is the OTLP/JSON name of field 1 for the signal.
+    public static func export(rejected: Int, message: String, format: OTLPFormat, rejectedKey: String = "rejectedSpans") -> [UInt8] {
         let empty = rejected == 0 && message.isEmpty
         switch format {
         case .protobuf:
@@ -17,7 +18,7 @@ public enum OTLPResponseEncoder {
             return w.bytes
         case .json:
             guard !empty else { return Array("{}".utf8) }
-            return Array("{\"partialSuccess\":{\"rejectedSpans\":\"\(rejected)\",\"errorMessage\":\(jsonString(message))}}".utf8)
+            return Array("{\"partialSuccess\":{\"\(rejectedKey)\":\"\(rejected)\",\"errorMessage\":\(jsonString(message))}}".utf8)
         }
     }
 

@@ -1,9 +1,10 @@
 import LanternModel
 
 // What logs and metrics decoding share: the Request → Resource* → Scope* → item envelope (the same
-// shape for both signals, in protobuf and JSON), the body-level entry points, and a few JSON
-// number readers. Resource, scope, attribute and AnyValue decoding is the trace decoders' own
-// (`ProtobufTraceDecoding`, `JSONTraceDecoding`), so limits and error paths behave the same.
+// shape for both signals, in protobuf and JSON) and the walk that keeps or rejects each item, the
+// body-level entry points, and a few protobuf scalar and JSON number readers. Resource, scope,
+// attribute and AnyValue decoding is the trace decoders' own (`ProtobufTraceDecoding`,
+// `JSONTraceDecoding`), so limits and error paths behave the same.
 
 /// A log record or metric data point that was dropped while the rest of its request was accepted
 /// (the same shape as a span's rejection).
@@ -46,7 +47,75 @@ struct ScopeBatch<Item> {
     }
 }
 
+/// A decoded logs or metrics request, built item by item as its envelope is walked.
+protocol DecodedSignal {
+    /// One item as read, before the fault of its resource or scope is applied: a log record (or the
+    /// fault that rejects it alone), or a metric with the fate of each of its points.
+    associatedtype Item
+    static var names: SignalNames { get }
+    /// Keeps `item`, read at `location`, or rejects it for its own fault or for `inherited`, the
+    /// fault of its resource or scope.
+    mutating func add(_ item: Item, origin: SignalOrigin, inherited: OTLPDecodingError?, location: String)
+}
+
+extension DecodedSignal {
+    /// Reads every item of `batches` in order with `read` and adds it; a structural fault inside an
+    /// item throws, with the item's full path.
+    mutating func add<Raw>(_ batches: [ScopeBatch<Raw>],
+                           reading read: (_ raw: Raw, _ location: String) throws(OTLPDecodingError) -> Item) throws(OTLPDecodingError) {
+        for batch in batches {
+            for (i, raw) in batch.items.enumerated() {
+                let location = "\(batch.location).\(Self.names.items)[\(i)]"
+                let item: Item
+                do {
+                    item = try read(raw, location)
+                } catch {
+                    throw batch.structural(error, item: i, Self.names)
+                }
+                add(item, origin: batch.origin, inherited: batch.problem, location: location)
+            }
+        }
+    }
+}
+
 // MARK: - Protobuf envelope
+
+extension OTLPProtobufDecoder {
+    /// Walks an `Export{Logs,Metrics}ServiceRequest` (or `LogsData`, `MetricsData`) and adds each
+    /// item, read by `read`, to `out`. An empty body is an empty request.
+    func decodeItems<Decoded: DecodedSignal>(
+        _ buffer: UnsafeBufferPointer<UInt8>, into out: inout Decoded,
+        _ read: (inout ProtobufTraceDecoding, ProtobufReader, _ location: String) throws(OTLPDecodingError) -> Decoded.Item
+    ) throws(OTLPDecodingError) {
+        guard let base = buffer.baseAddress, buffer.count > 0 else { return }
+        var run = ProtobufTraceDecoding(limits: limits, interner: StringInterner())
+        let reader = ProtobufReader(base: base, range: 0..<buffer.count)
+        let batches = try run.scopeBatches(reader, Decoded.names)
+        try out.add(batches) { (range: Range<Int>, location: String) throws(OTLPDecodingError) -> Decoded.Item in
+            try read(&run, reader.subReader(range), location)
+        }
+    }
+}
+
+/// Scalar fields read after checking their wire type (a wrong one is structural damage).
+extension ProtobufReader {
+    /// A `fixed64` field's value.
+    mutating func fixed64(_ wire: Int, _ field: String) throws(OTLPDecodingError) -> UInt64 {
+        try expect(1, got: wire, field: field)
+        return try readFixed64()
+    }
+
+    /// A `double` field's value.
+    mutating func double(_ wire: Int, _ field: String) throws(OTLPDecodingError) -> Double {
+        Double(bitPattern: try fixed64(wire, field))
+    }
+
+    /// A varint field's raw value (`uint32`, `bool`, `sint32`, enums).
+    mutating func varint(_ wire: Int, _ field: String) throws(OTLPDecodingError) -> UInt64 {
+        try expect(0, got: wire, field: field)
+        return try readVarint()
+    }
+}
 
 extension ProtobufTraceDecoding {
     /// Walks an `Export{Logs,Metrics}ServiceRequest` down to its scopes; items are left as byte ranges.
@@ -175,6 +244,20 @@ extension ProtobufTraceDecoding {
 }
 
 // MARK: - JSON envelope
+
+extension OTLPJSONDecoder {
+    /// Walks an OTLP/JSON logs or metrics request and adds each item, read by `read`, to `out`.
+    func decodeItems<Decoded: DecodedSignal>(
+        _ root: JSONValue, into out: inout Decoded,
+        _ read: (JSONTraceDecoding, JSONValue, _ location: String) throws(OTLPDecodingError) -> Decoded.Item
+    ) throws(OTLPDecodingError) {
+        let run = JSONTraceDecoding(limits: limits)
+        let batches = try run.scopeBatches(root, Decoded.names)
+        try out.add(batches) { (item: JSONValue, location: String) throws(OTLPDecodingError) -> Decoded.Item in
+            try read(run, item, location)
+        }
+    }
+}
 
 extension JSONTraceDecoding {
     /// Walks an OTLP/JSON logs or metrics request down to its scopes; items are left as JSON values.
@@ -334,40 +417,43 @@ extension JSONTraceDecoding {
         return n
     }
 
-    /// A JSON array of unsigned 64-bit integers (strings or numbers), at most `limit` long.
-    func uint64Array(_ obj: JSONValue, _ camel: String, _ snake: String, limit: Int) throws(OTLPDecodingError) -> [UInt64] {
+    /// The array at `camel` or `snake` (empty when absent), at most `limit` long, each element read
+    /// by `element`; a fault in one is reported inside it (`snake[i]`).
+    func array<T>(_ obj: JSONValue, _ camel: String, _ snake: String? = nil, limit: Int, of noun: String = "values",
+                  _ element: (JSONValue) throws(OTLPDecodingError) -> T) throws(OTLPDecodingError) -> [T] {
+        let name = snake ?? camel
         let items = try array(obj, camel, snake)
-        guard items.count <= limit else { throw OTLPDecodingError.spanLevel("more than \(limit) values", path: [snake]) }
-        var out: [UInt64] = []
+        guard items.count <= limit else { throw OTLPDecodingError.spanLevel("more than \(limit) \(noun)", path: [name]) }
+        var out: [T] = []
         out.reserveCapacity(items.count)
         for (i, item) in items.enumerated() {
-            switch item {
-            case .string(let s), .number(let s):
-                guard let n = UInt64(s) else {
-                    throw OTLPDecodingError.spanLevel("must be an unsigned 64-bit integer, got \(s.prefix(40))", path: ["\(snake)[\(i)]"])
-                }
-                out.append(n)
-            default:
-                throw OTLPDecodingError.spanLevel("must be an integer (string or number), got \(item.typeName)", path: ["\(snake)[\(i)]"])
+            do {
+                out.append(try element(item))
+            } catch {
+                throw error.inside("\(name)[\(i)]")
             }
         }
         return out
     }
 
-    /// A JSON array of doubles, at most `limit` long.
-    func doubleArray(_ obj: JSONValue, _ camel: String, _ snake: String, limit: Int) throws(OTLPDecodingError) -> [Double] {
-        let items = try array(obj, camel, snake)
-        guard items.count <= limit else { throw OTLPDecodingError.spanLevel("more than \(limit) values", path: [snake]) }
-        var out: [Double] = []
-        out.reserveCapacity(items.count)
-        for (i, item) in items.enumerated() {
-            do {
-                out.append(try Self.double(item))
-            } catch {
-                throw error.inside("\(snake)[\(i)]")
+    /// A JSON array of unsigned 64-bit integers (strings or numbers), at most `limit` long.
+    func uint64Array(_ obj: JSONValue, _ camel: String, _ snake: String, limit: Int) throws(OTLPDecodingError) -> [UInt64] {
+        try array(obj, camel, snake, limit: limit) { (item: JSONValue) throws(OTLPDecodingError) -> UInt64 in
+            switch item {
+            case .string(let s), .number(let s):
+                guard let n = UInt64(s) else { throw OTLPDecodingError.spanLevel("must be an unsigned 64-bit integer, got \(s.prefix(40))") }
+                return n
+            default:
+                throw OTLPDecodingError.spanLevel("must be an integer (string or number), got \(item.typeName)")
             }
         }
-        return out
+    }
+
+    /// A JSON array of doubles, at most `limit` long.
+    func doubleArray(_ obj: JSONValue, _ camel: String, _ snake: String, limit: Int) throws(OTLPDecodingError) -> [Double] {
+        try array(obj, camel, snake, limit: limit) { (item: JSONValue) throws(OTLPDecodingError) -> Double in
+            try Self.double(item)
+        }
     }
 }
 

@@ -24,6 +24,27 @@ enum Migrations {
         CREATE TABLE segment_columns(id INTEGER PRIMARY KEY, data BLOB NOT NULL);
         CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
         """),
+        (2, """
+        -- OTLP log records (GenAI events among them), tied to their spans by trace and span id.
+        CREATE TABLE log_records(
+            id INTEGER PRIMARY KEY,
+            trace_id BLOB, span_id BLOB,
+            time_unix_nano INTEGER NOT NULL,
+            event_name TEXT NOT NULL, severity_number INTEGER NOT NULL, severity_text TEXT NOT NULL,
+            service_name TEXT NOT NULL,
+            body TEXT NOT NULL, attributes TEXT NOT NULL, origin TEXT NOT NULL);
+        CREATE INDEX log_records_by_trace ON log_records(trace_id) WHERE trace_id IS NOT NULL;
+        CREATE INDEX log_records_by_time ON log_records(time_unix_nano);
+        -- OTLP metric data points (e.g. gen_ai.server.time_to_first_token histograms).
+        CREATE TABLE metric_points(
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL, unit TEXT NOT NULL, kind TEXT NOT NULL, temporality INTEGER NOT NULL,
+            service_name TEXT NOT NULL,
+            start_unix_nano INTEGER NOT NULL, time_unix_nano INTEGER NOT NULL,
+            count INTEGER, sum REAL, min REAL, max REAL, value REAL,
+            attributes TEXT NOT NULL, distribution TEXT NOT NULL, origin TEXT NOT NULL);
+        CREATE INDEX metric_points_by_name_time ON metric_points(name, time_unix_nano);
+        """),
     ]
 
     static var latest: Int { all.last!.version }
