@@ -26,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
     ],
     targets: [
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
@@ -63,6 +65,20 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // OTLP/gRPC (TraceService, MetricsService, LogsService Export) over the same ingest core as
+        // OTLP/HTTP. A target of its own so the gRPC packages' long first build stays out of the others.
+        .target(
+            name: "LanternGRPC",
+            dependencies: [
+                "LanternServer", "LanternCollector",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "LanternTesting",
             dependencies: ["LanternModel", "LanternCollector", "LanternStore"],
@@ -71,7 +87,7 @@ let package = Package(
         .executableTarget(
             name: "lantern",
             dependencies: [
-                "LanternModel", "LanternStore", "LanternCollector", "LanternPrices", "LanternServer",
+                "LanternModel", "LanternStore", "LanternCollector", "LanternPrices", "LanternServer", "LanternGRPC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -87,7 +103,8 @@ let package = Package(
         .testTarget(
             name: "LanternServerTests",
             dependencies: [
-                "LanternServer", "LanternStore", "LanternCollector", "LanternModel", "LanternTesting",
+                "LanternServer", "LanternStore", "LanternCollector", "LanternModel", "LanternTesting", "LanternGRPC",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
             ],
             swiftSettings: strict
         ),

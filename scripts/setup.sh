@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets Lantern up and runs its main job: installs missing system packages, builds the release
 # binary, then runs `lantern serve` on the embedded SQLite store (./lantern.db, or $LANTERN_DB)
-# with the documented configuration collectors/lantern.yaml: OTLP/HTTP on 127.0.0.1:4318.
+# with the documented configuration collectors/lantern.yaml: OTLP/HTTP on 127.0.0.1:4318, OTLP/gRPC on 127.0.0.1:4317.
 # Ctrl-C stops it. `LANTERN_DEMO=1 bash scripts/setup.sh` runs `lantern demo` instead, which also
 # feeds the server realistic LLM traffic.
 set -euo pipefail

@@ -56,13 +56,16 @@ public func backgroundServices(context: ServerContext) -> [any Service] {
 }
 
 /// Builds the HTTP application: the routes of `buildRouter`, plus the background services unless
-/// the caller runs them in a service group of its own.
-public func buildApplication(context: ServerContext, withBackgroundServices: Bool = true) -> some ApplicationProtocol {
+/// the caller runs them in a service group of its own, plus `services` (the `lantern` executable
+/// adds the OTLP/gRPC server, which lives in the `LanternGRPC` target that depends on this one).
+/// On shutdown the HTTP server stops first, then `services`, then the background services.
+public func buildApplication(context: ServerContext, withBackgroundServices: Bool = true,
+                             services extra: [any Service] = []) -> some ApplicationProtocol {
     let http = context.configuration.http
     return Application(
         router: buildRouter(context: context),
         configuration: .init(address: .hostname(http.host, port: http.port), serverName: "lantern"),
-        services: withBackgroundServices ? backgroundServices(context: context) : [],
+        services: (withBackgroundServices ? backgroundServices(context: context) : []) + extra,
         logger: context.logger
     )
 }

@@ -4,7 +4,7 @@ import LanternModel
 import LanternStore
 
 /// The part every OTLP/HTTP endpoint shares: the format from `Content-Type`, the encoding from
-/// `Content-Encoding`, and failure replies in the request's format.
+/// `Content-Encoding`, and replies in the request's format.
 struct OTLPRequest {
     let format: OTLPFormat
     let encoding: ContentEncoding
@@ -29,34 +29,38 @@ struct OTLPRequest {
         return .ready(OTLPRequest(format: format, encoding: encoding))
     }
 
-    /// A failure reply with a `google.rpc.Status`, counted in the metrics.
+    /// A failure reply with a `google.rpc.Status`, counted in the metrics (for the refusals made
+    /// before the ingest core runs; the core counts its own outcomes).
     static func failure(_ status: Int, _ code: Int, _ message: String, _ outcome: ServerMetrics.RequestOutcome, _ format: OTLPFormat,
                         _ metrics: ServerMetrics, retryAfter: Int? = nil) -> IngestReply {
         metrics.refused(outcome)
-        return IngestReply(status: status, body: OTLPResponseEncoder.status(code: code, message: message, format: format),
-                           contentType: format.mimeType, retryAfterSeconds: retryAfter)
+        return statusReply(status, code, message, format, retryAfter: retryAfter)
     }
 
-    /// The reply for a body that did not decode: 413 past a size limit, else 400.
-    func decodingFailure(_ error: OTLPTraceBodyDecoder.Failure, metrics: ServerMetrics) -> IngestReply {
-        switch error {
-        case .tooLarge(let why): return Self.failure(413, 8, why, .tooLarge, format, metrics)
-        case .malformed(let why): return Self.failure(400, 3, "the request could not be decoded: \(why)", .undecodable, format, metrics)
+    private static func statusReply(_ status: Int, _ code: Int, _ message: String, _ format: OTLPFormat, retryAfter: Int? = nil) -> IngestReply {
+        IngestReply(status: status, body: OTLPResponseEncoder.status(code: code, message: message, format: format),
+                    contentType: format.mimeType, retryAfterSeconds: retryAfter)
+    }
+
+    /// The HTTP reply for what the ingest core decided: 200 with `partial_success` naming up to five
+    /// rejections; 400 undecodable, 413 too large, 503 + Retry-After overloaded or not stored.
+    func reply(_ outcome: IngestOutcome, rejectedKey: String) -> IngestReply {
+        switch outcome {
+        case .accepted(let rejections):
+            return IngestReply(status: 200, body: OTLPResponseEncoder.export(rejected: rejections.count, message: rejections.partialSuccessMessage,
+                                                                             format: format, rejectedKey: rejectedKey),
+                               contentType: format.mimeType)
+        case .undecodable(let why): return Self.statusReply(400, 3, why, format)
+        case .tooLarge(let why): return Self.statusReply(413, 8, why, format)
+        case .overloaded(let why), .storeFailed(let why): return Self.statusReply(503, 14, why, format, retryAfter: outcome.retryAfterSeconds)
         }
-    }
-
-    /// A 200 with `partial_success` naming up to five rejections.
-    func success(rejections: [SpanRejection], rejectedKey: String) -> IngestReply {
-        let rejected = rejections.count
-        let message = rejections.prefix(5).map(\.description).joined(separator: "; ") + (rejected > 5 ? "; and \(rejected - 5) more" : "")
-        return IngestReply(status: 200, body: OTLPResponseEncoder.export(rejected: rejected, message: rejected > 0 ? message : "",
-                                                                         format: format, rejectedKey: rejectedKey),
-                           contentType: format.mimeType)
     }
 }
 
-/// OTLP/HTTP `POST /v1/logs` and `POST /v1/metrics`: every log record and data point is kept
-/// (log records tied to their spans by id, GenAI content in them redacted), durably before the 200.
+/// OTLP logs and metrics export requests: every log record and data point is kept (log records tied
+/// to their spans by id, GenAI content in them redacted), durably before they are acknowledged.
+/// `ingestLogs`/`ingestMetrics` are the transport-neutral core; `handleLogs`/`handleMetrics` serve
+/// OTLP/HTTP `POST /v1/logs` and `POST /v1/metrics`.
 public struct SignalIngest: Sendable {
     public let store: SQLiteSpanStore
     let limits: ServerConfiguration.Limits
@@ -71,61 +75,71 @@ public struct SignalIngest: Sendable {
         self.metrics = metrics
     }
 
+    /// OTLP/HTTP `POST /v1/logs`.
     public func handleLogs(body: [UInt8], contentType: String?, contentEncoding: String?) async -> IngestReply {
-        let request: OTLPRequest
         switch OTLPRequest.prepare(contentType: contentType, contentEncoding: contentEncoding, metrics: metrics) {
         case .refused(let reply): return reply
-        case .ready(let r): request = r
+        case .ready(let request):
+            return request.reply(await ingestLogs(body, format: request.format, encoding: request.encoding), rejectedKey: "rejectedLogRecords")
         }
+    }
+
+    /// OTLP/HTTP `POST /v1/metrics`.
+    public func handleMetrics(body: [UInt8], contentType: String?, contentEncoding: String?) async -> IngestReply {
+        switch OTLPRequest.prepare(contentType: contentType, contentEncoding: contentEncoding, metrics: metrics) {
+        case .refused(let reply): return reply
+        case .ready(let request):
+            return request.reply(await ingestMetrics(body, format: request.format, encoding: request.encoding), rejectedKey: "rejectedDataPoints")
+        }
+    }
+
+    /// The core for an `ExportLogsServiceRequest` body, for any transport.
+    public func ingestLogs(_ body: [UInt8], format: OTLPFormat, encoding: ContentEncoding) async -> IngestOutcome {
         let decoded: DecodedLogs
         do {
             decoded = try OTLPTraceBodyDecoder(limits: limits.decoding, maxBodyBytes: limits.maxBodyBytes)
-                .decodeLogs(body, format: request.format, encoding: request.encoding)
+                .decodeLogs(body, format: format, encoding: encoding)
         } catch {
-            return request.decodingFailure(error, metrics: metrics)
+            return metrics.counting(IngestOutcome(error))
         }
         var export = decoded.export
         var redactions = 0
         for i in export.entries.indices { redactions += redact(&export.entries[i].record) }
         metrics.redacted(redactions)
         let rows = SignalRows.logRows(export)
-        return await keep(rows.count, decoded.rejections, .logs, request, noun: "log records", rejectedKey: "rejectedLogRecords") {
+        return await keep(rows.count, decoded.rejections, .logs, noun: "log records") {
             try store.appendLogsNow(rows)
         }
     }
 
-    public func handleMetrics(body: [UInt8], contentType: String?, contentEncoding: String?) async -> IngestReply {
-        let request: OTLPRequest
-        switch OTLPRequest.prepare(contentType: contentType, contentEncoding: contentEncoding, metrics: metrics) {
-        case .refused(let reply): return reply
-        case .ready(let r): request = r
-        }
+    /// The core for an `ExportMetricsServiceRequest` body, for any transport.
+    public func ingestMetrics(_ body: [UInt8], format: OTLPFormat, encoding: ContentEncoding) async -> IngestOutcome {
         let decoded: DecodedMetrics
         do {
             decoded = try OTLPTraceBodyDecoder(limits: limits.decoding, maxBodyBytes: limits.maxBodyBytes)
-                .decodeMetrics(body, format: request.format, encoding: request.encoding)
+                .decodeMetrics(body, format: format, encoding: encoding)
         } catch {
-            return request.decodingFailure(error, metrics: metrics)
+            return metrics.counting(IngestOutcome(error))
         }
         let rows = SignalRows.metricRows(decoded.export)
-        return await keep(rows.count, decoded.rejections, .metrics, request, noun: "data points", rejectedKey: "rejectedDataPoints") {
+        return await keep(rows.count, decoded.rejections, .metrics, noun: "data points") {
             try store.appendMetricPointsNow(rows)
         }
     }
 
-    /// Counts what arrived, writes it durably off the cooperative threads, and answers 200 with
-    /// partial success, or 503 when the store failed.
-    private func keep(_ count: Int, _ rejections: [SpanRejection], _ signal: ServerMetrics.Signal, _ request: OTLPRequest,
-                      noun: String, rejectedKey: String, append: @escaping @Sendable () throws -> Void) async -> IngestReply {
+    /// Counts what arrived, writes it durably off the cooperative threads, and accepts it with its
+    /// rejections, or reports that the store failed.
+    private func keep(_ count: Int, _ rejections: [SpanRejection], _ signal: ServerMetrics.Signal, noun: String,
+                      append: @escaping @Sendable () throws -> Void) async -> IngestOutcome {
         metrics.received(count + rejections.count, signal)
         metrics.rejected(rejections.count, signal, reason: "invalid")
         do {
             try await write(append)
         } catch {
-            return OTLPRequest.failure(503, 14, "the \(noun) could not be stored: \(error)", .storeFailed, request.format, metrics, retryAfter: 1)
+            return metrics.counting(.storeFailed("the \(noun) could not be stored: \(error)"))
         }
         metrics.accepted(count, signal)
-        return request.success(rejections: rejections, rejectedKey: rejectedKey)
+        return .accepted(rejections: rejections)
     }
 
     /// Redacts content in a log record: the body of GenAI events and attributes with content keys.

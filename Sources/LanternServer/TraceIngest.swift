@@ -19,8 +19,9 @@ public struct IngestReply: Sendable, Equatable {
     }
 }
 
-/// Decodes, normalizes, processes (redaction, variant tagging) and durably appends one OTLP/HTTP
-/// trace request. A 200 is returned only after the store has committed the spans.
+/// Decodes, normalizes, processes (redaction, variant tagging) and durably appends one OTLP trace
+/// export request. `ingest` is the transport-neutral core; `handle` is OTLP/HTTP's use of it. Spans
+/// are accepted only after the store has committed them.
 public struct TraceIngest: Sendable {
     public let store: SQLiteSpanStore
     public let limits: ServerConfiguration.Limits
@@ -40,23 +41,25 @@ public struct TraceIngest: Sendable {
     /// Spans decoded and waiting for the journal.
     public var queuedSpans: Int { commits.depth }
 
-    /// Handles a request body with its `Content-Type` and `Content-Encoding` headers.
+    /// OTLP/HTTP: a request body with its `Content-Type` and `Content-Encoding` headers.
     public func handle(body: [UInt8], contentType: String?, contentEncoding: String?) async -> IngestReply {
-        let request: OTLPRequest
         switch OTLPRequest.prepare(contentType: contentType, contentEncoding: contentEncoding, metrics: metrics) {
         case .refused(let reply): return reply
-        case .ready(let r): request = r
+        case .ready(let request):
+            return request.reply(await ingest(body, format: request.format, encoding: request.encoding), rejectedKey: "rejectedSpans")
         }
-        let format = request.format
-        func fail(_ status: Int, _ code: Int, _ message: String, _ outcome: ServerMetrics.RequestOutcome, retryAfter: Int? = nil) -> IngestReply {
-            OTLPRequest.failure(status, code, message, outcome, format, metrics, retryAfter: retryAfter)
-        }
+    }
+
+    /// The core, for any transport: decodes an `ExportTraceServiceRequest` body, counts what it
+    /// holds, refuses it when the commit queue is full, processes the spans and waits until they
+    /// are durable. Every outcome is counted in the metrics.
+    public func ingest(_ body: [UInt8], format: OTLPFormat, encoding: ContentEncoding) async -> IngestOutcome {
         let decoded: DecodedTraces
         do {
             decoded = try OTLPTraceBodyDecoder(limits: limits.decoding, maxBodyBytes: limits.maxBodyBytes)
-                .decode(body, format: format, encoding: request.encoding)
+                .decode(body, format: format, encoding: encoding)
         } catch {
-            return request.decodingFailure(error, metrics: metrics)
+            return metrics.counting(IngestOutcome(error))
         }
         var spans = Normalizer().normalize(decoded.export)
         let rejected = decoded.rejections.count
@@ -66,16 +69,16 @@ public struct TraceIngest: Sendable {
         }
         let queued = commits.depth
         guard Admission.queueHasRoom(queued: queued, incoming: spans.count, limit: limits.maxQueuedSpans) else {
-            return fail(503, 14, "the ingest queue is full (\(queued) spans waiting for the journal, limit \(limits.maxQueuedSpans)); retry later",
-                        .overloaded, retryAfter: 1)
+            return metrics.counting(.overloaded(
+                "the ingest queue is full (\(queued) spans waiting for the journal, limit \(limits.maxQueuedSpans)); retry later"))
         }
         metrics.redacted(processors.process(&spans))
         do {
             try await commits.append(spans)
         } catch {
-            return fail(503, 14, "the spans could not be stored: \(error)", .storeFailed, retryAfter: 1)
+            return metrics.counting(.storeFailed("the spans could not be stored: \(error)"))
         }
         metrics.accepted(spans.count, .traces)
-        return request.success(rejections: decoded.rejections, rejectedKey: "rejectedSpans")
+        return .accepted(rejections: decoded.rejections)
     }
 }

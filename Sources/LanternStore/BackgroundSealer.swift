@@ -24,12 +24,19 @@ public final class BackgroundSealer: @unchecked Sendable {
     }
 
     private func loop() {
+        // With checkpoints left to the background, the sealer runs them after each pass.
+        let checkpointer = store.configuration.checkpointInBackground ? try? WALCheckpointer(path: store.path) : nil
+        var lastCheckpoint = Date()
         while true {
             condition.lock()
             let stop = stopping
             condition.unlock()
             do {
                 let sealed = try store.seal(force: false)
+                if let checkpointer, sealed > 0 || stop || Date().timeIntervalSince(lastCheckpoint) > 1 {
+                    try checkpointer.checkpoint()
+                    lastCheckpoint = Date()
+                }
                 condition.lock()
                 error = nil
                 condition.unlock()

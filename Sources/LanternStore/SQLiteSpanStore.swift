@@ -14,6 +14,10 @@ public final class SQLiteSpanStore: @unchecked Sendable {
         public var segmentRows: Int = 65_536
         /// Seal automatically after appends once the journal holds a segment's worth.
         public var autoSeal: Bool = true
+        /// Leave WAL checkpoints to a `BackgroundSealer` (on a connection of its own) instead of
+        /// running them inside whichever commit crosses SQLite's threshold, where they would
+        /// hold up that commit's acknowledgement.
+        public var checkpointInBackground: Bool = false
         public init() {}
     }
 
@@ -38,6 +42,7 @@ public final class SQLiteSpanStore: @unchecked Sendable {
         try db.execute("PRAGMA cache_size = -65536")
         try db.execute("PRAGMA temp_store = MEMORY")
         try Migrations.apply(to: db)
+        if configuration.checkpointInBackground { try db.execute("PRAGMA wal_autocheckpoint = 0") }
         insertJournal = try db.prepare("INSERT INTO journal(appended_unix_nano, span_count, min_start, max_start, body) VALUES (?, ?, ?, ?, ?)")
         journalSpans = Int(try db.scalarInt("SELECT coalesce(sum(span_count), 0) FROM journal"))
     }

@@ -38,6 +38,7 @@ struct DemoCommand: AsyncParsableCommand {
         let exposition = Observability.bootstrapPrometheus()
         var storeConfig = SQLiteSpanStore.Configuration()
         storeConfig.autoSeal = false
+        storeConfig.checkpointInBackground = true
         let store = try SQLiteSpanStore(path: database.path, configuration: storeConfig)
         let logger = Logger(label: "lantern")
         let context = try ServerContext(store: store, configuration: settings, logger: logger, exposition: exposition)

@@ -19,4 +19,15 @@ struct ResponseEncodingTests {
         #expect(String(decoding: OTLPResponseEncoder.status(code: 8, message: "big\u{1}", format: .json), as: UTF8.self)
                 == #"{"code":8,"message":"big\u0001"}"#)
     }
+
+    @Test("google.rpc.Status with RetryInfo: details holds one Any packing retry_delay as a Duration")
+    func statusWithRetryInfo() {
+        let typeURL = Array("type.googleapis.com/google.rpc.RetryInfo".utf8)
+        // RetryInfo { retry_delay (1) = Duration { seconds (1) = 2 } }
+        let retryInfo: [UInt8] = [0x0A, 2, 0x08, 2]
+        let any: [UInt8] = [0x0A, UInt8(typeURL.count)] + typeURL + [0x12, UInt8(retryInfo.count)] + retryInfo
+        let expected: [UInt8] = [0x08, 14, 0x12, 4] + Array("busy".utf8) + [0x1A, UInt8(any.count)] + any
+        #expect(OTLPResponseEncoder.status(code: 14, message: "busy", retryAfterSeconds: 2) == expected)
+        #expect(OTLPResponseEncoder.retryInfo(seconds: 2) == retryInfo)
+    }
 }

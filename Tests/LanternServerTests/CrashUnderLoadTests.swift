@@ -80,7 +80,7 @@ struct CrashUnderLoadTests {
 
             // A restarted server on the same file answers and takes more spans.
             let port = 20_000 + Int.random(in: 0..<30_000)
-            let restarted = try ChildProcess.start("restart", lanternExecutable, ["serve", "--db", server.db, "--port", String(port)], outputIn: server.dir)
+            let restarted = try ChildProcess.start("restart", lanternExecutable, ["serve", "--db", server.db, "--port", String(port), "--grpc-port", "0"], outputIn: server.dir)
             defer { restarted.stop() }
             var status = 0
             for _ in 0..<200 where status != 200 {

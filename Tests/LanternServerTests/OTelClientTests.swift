@@ -5,8 +5,9 @@ import Testing
 
 /// The acceptance test with real OpenTelemetry clients: the unmodified OpenTelemetry Python SDK and
 /// exporters with three OpenAI instrumentations (OpenLLMetry, OpenInference, the official openai-v2),
-/// from `../shared/otel-clients`, call a fake OpenAI server and export to a real `lantern serve`;
-/// then `lantern query --json` must show what the fake server actually answered.
+/// from `../shared/otel-clients`, call a fake OpenAI server and export to a real `lantern serve`, over
+/// OTLP/HTTP (protobuf, gzipped JSON) and gzipped OTLP/gRPC; then `lantern query --json` must show
+/// what the fake server actually answered.
 ///
 /// The Python venvs come from `scripts/otel-clients-env.sh` (run by `scripts/install-deps.sh`, so CI has
 /// them); when they are missing the test fails and says how to build them.
@@ -62,6 +63,9 @@ struct OTelClientTests {
         var givesTTFT: Bool
         /// openai-v2 2.4b0 does not report `prompt_tokens_details.cached_tokens`.
         var givesCachedTokens: Bool
+
+        /// Exports over OTLP/gRPC (to the server's gRPC port) rather than OTLP/HTTP.
+        var grpc: Bool { arguments.contains("grpc") }
     }
 
     static let emitters = [
@@ -75,6 +79,9 @@ struct OTelClientTests {
         Emitter(service: "acc-otel-v2-json", venv: "json", script: "emit_otel_v2.py",
                 arguments: ["--protocol", "http/json", "--gzip"] + (serverTakesLogs ? ["--event"] : []),
                 serviceVersion: "v2", givesTTFT: false, givesCachedTokens: false),
+        // Traces, metrics and logs over gzipped OTLP/gRPC (TraceService, MetricsService, LogsService Export).
+        Emitter(service: "acc-openllmetry-grpc", venv: "main", script: "emit_openllmetry.py",
+                arguments: ["--protocol", "grpc", "--gzip"], serviceVersion: "v2", givesTTFT: true, givesCachedTokens: true),
     ]
 
     static var clients: URL { Fixtures.shared.appendingPathComponent("otel-clients") }
@@ -96,7 +103,7 @@ struct OTelClientTests {
         return env
     }
 
-    @Test("OpenLLMetry, OpenInference and openai-v2 over http/protobuf and gzipped http/json: lantern query reports the fake server's models, tokens, errors and TTFT")
+    @Test("OpenLLMetry, OpenInference and openai-v2 over http/protobuf, gzipped http/json and gzipped gRPC: lantern query reports the fake server's models, tokens, errors and TTFT")
     func realClients() async throws {
         for venv in ["main", "json"] {
             let stamp = Fixtures.repositoryRoot.appendingPathComponent(".venv-otel/\(venv)/.lantern-stamp")
@@ -108,7 +115,8 @@ struct OTelClientTests {
                          "\(Self.clients.path)/\(file) is missing: ../shared must sit beside the repository (or set LANTERN_SHARED)")
         }
 
-        try await withLanternServe { server in
+        try await withLanternServe(grpc: true) { server in
+            let grpcPort = try #require(server.grpcPort)
             // The fake OpenAI server, on a free port it writes to a file.
             let portFile = server.dir.appendingPathComponent("openai.port")
             let fake = try ChildProcess.start("fake-openai", Self.python("main"), [
@@ -126,15 +134,16 @@ struct OTelClientTests {
 
             // The emitters, all at once (each reports its own service, so they do not mix): real processes
             // exporting to the real server.
-            var common = ["--openai-base-url", "http://127.0.0.1:\(port)/v1", "--otlp-endpoint", "http://127.0.0.1:\(server.port)",
+            var common = ["--openai-base-url", "http://127.0.0.1:\(port)/v1",
                           "--model", Self.requestModel, "--scenarios", Self.scenarios.joined(separator: ",")]
             if !Self.serverTakesMetrics { common.append("--no-metrics") }
             if !Self.serverTakesLogs { common.append("--no-logs") }
             var running: [(Emitter, ChildProcess)] = []
             for e in Self.emitters {
                 let child = try ChildProcess.start(e.service, Self.python(e.venv),
-                                                   [Self.clients.appendingPathComponent(e.script).path] + e.arguments
-                                                       + common + ["--service-name", e.service, "--service-version", e.serviceVersion],
+                                                   [Self.clients.appendingPathComponent(e.script).path] + e.arguments + common
+                                                       + ["--otlp-endpoint", e.grpc ? "127.0.0.1:\(grpcPort)" : "http://127.0.0.1:\(server.port)"]
+                                                       + ["--service-name", e.service, "--service-version", e.serviceVersion],
                                                    outputIn: server.dir, environment: Self.clientEnvironment)
                 running.append((e, child))
             }
@@ -215,7 +224,7 @@ struct OTelClientTests {
                     "every GenAI span is a chat with provider openai: \(byOperation.summary)")
 
             // The report by version and model the README shows: v1 = OpenLLMetry + openai-v2 (protobuf),
-            // v2 = OpenInference + openai-v2 (JSON); one TTFT-giving instrumentation in each.
+            // v2 = OpenInference + openai-v2 (JSON) + OpenLLMetry (gRPC).
             let byVersion = try await query(server, by: "service_version,model")
             for version in ["v1", "v2"] {
                 let emitters = Self.emitters.filter { $0.serviceVersion == version }

@@ -18,6 +18,8 @@ var lanternExecutable: URL {
 struct ServeProcess {
     let process: Process
     let port: Int
+    /// The OTLP/gRPC port, when the server was started with one (`withLanternServe(grpc: true)`).
+    let grpcPort: Int?
     let db: String
     let dir: URL
     /// The server's standard error (its log), a file in `dir`.
@@ -59,8 +61,11 @@ struct ServeProcess {
 }
 
 /// Starts `lantern serve` on a random loopback port (up to five tries) with a fresh database, runs
-/// `body`, then stops the server and deletes its directory.
-func withLanternServe(maxBodyMib: Int = 64, arguments extra: [String] = [], _ body: (ServeProcess) async throws -> Void) async throws {
+/// `body`, then stops the server and deletes its directory. OTLP/gRPC is off (`--grpc-port 0`, so
+/// servers of concurrent tests never share its default port) unless `grpc` asks for it on a random
+/// port of its own.
+func withLanternServe(maxBodyMib: Int = 64, grpc: Bool = false, arguments extra: [String] = [],
+                      _ body: (ServeProcess) async throws -> Void) async throws {
     try #require(FileManager.default.isExecutableFile(atPath: lanternExecutable.path),
                  "the lantern executable is missing at \(lanternExecutable.path): run `swift build` first, or set LANTERN_BIN")
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lantern-http-\(UUID().uuidString)")
@@ -70,10 +75,11 @@ func withLanternServe(maxBodyMib: Int = 64, arguments extra: [String] = [], _ bo
     var lastError = ""
     for attempt in 0..<5 {
         let port = 20_000 + Int.random(in: 0..<30_000)
+        let grpcPort = grpc ? 20_000 + (port - 20_000 + 1 + Int.random(in: 0..<29_999)) % 30_000 : nil
         let log = dir.appendingPathComponent("serve-\(attempt).log")
         let p = Process()
         p.executableURL = lanternExecutable
-        p.arguments = ["serve", "--db", db, "--port", String(port), "--max-body-mib", String(maxBodyMib)] + extra
+        p.arguments = ["serve", "--db", db, "--port", String(port), "--grpc-port", String(grpcPort ?? 0), "--max-body-mib", String(maxBodyMib)] + extra
         // A file, not a pipe: nobody reads the log while the server runs, and a full pipe would block it.
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let logHandle = try FileHandle(forWritingTo: log)
@@ -81,11 +87,12 @@ func withLanternServe(maxBodyMib: Int = 64, arguments extra: [String] = [], _ bo
         p.standardOutput = FileHandle.nullDevice
         try p.run()
         try? logHandle.close()
-        let server = ServeProcess(process: p, port: port, db: db, dir: dir, log: log)
+        let server = ServeProcess(process: p, port: port, grpcPort: grpcPort, db: db, dir: dir, log: log)
         var up = false
         for _ in 0..<100 where p.isRunning {
             if let (data, response) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/healthz")!),
-               (response as? HTTPURLResponse)?.statusCode == 200, String(decoding: data, as: UTF8.self).hasPrefix("ok") {
+               (response as? HTTPURLResponse)?.statusCode == 200, String(decoding: data, as: UTF8.self).hasPrefix("ok"),
+               grpcPort.map(acceptsConnections) ?? true {
                 up = true
                 break
             }
@@ -106,6 +113,13 @@ func withLanternServe(maxBodyMib: Int = 64, arguments extra: [String] = [], _ bo
         return
     }
     Issue.record(Comment(rawValue: lastError))
+}
+
+/// Whether something accepts TCP connections on a loopback port (the gRPC listener is up).
+func acceptsConnections(_ port: Int) -> Bool {
+    guard let connection = try? RawConnection(port: port) else { return false }
+    connection.close()
+    return true
 }
 
 /// A child process whose standard output and error go to files (`<name>.out`, `<name>.err` in a

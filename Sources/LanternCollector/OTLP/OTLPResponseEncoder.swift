@@ -35,6 +35,29 @@ public enum OTLPResponseEncoder {
         }
     }
 
+    /// A protobuf `google.rpc.Status` whose `details` (field 3) hold one `google.protobuf.Any` with a
+    /// `google.rpc.RetryInfo`: how an OTLP/gRPC server tells a throttled client when to retry (the
+    /// `grpc-status-details-bin` trailer of an UNAVAILABLE status).
+    public static func status(code: Int, message: String, retryAfterSeconds: Int) -> [UInt8] {
+        var w = ProtobufWriter()
+        w.varint(1, UInt64(code))
+        w.string(2, message)
+        w.message(3, always: true) { any in
+            any.string(1, "type.googleapis.com/google.rpc.RetryInfo")
+            any.bytesField(2, retryInfo(seconds: retryAfterSeconds), always: true)
+        }
+        return w.bytes
+    }
+
+    /// A protobuf `google.rpc.RetryInfo` whose `retry_delay` (field 1, a `google.protobuf.Duration`)
+    /// is `seconds` (also sent alone as the `google.rpc.retryinfo-bin` trailer, which some OTLP/gRPC
+    /// exporters read instead of the status details).
+    public static func retryInfo(seconds: Int) -> [UInt8] {
+        var w = ProtobufWriter()
+        w.message(1, always: true) { duration in duration.varint(1, UInt64(max(0, seconds))) }
+        return w.bytes
+    }
+
     /// A JSON string literal with the escapes RFC 8259 requires.
     public static func jsonString(_ s: String) -> String {
         var out = "\""

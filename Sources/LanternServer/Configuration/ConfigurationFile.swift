@@ -41,10 +41,15 @@ public enum ConfigurationFile {
             return (config, reader.problems)
         }
         if let node = top["database"] { config.databasePath = reader.string(node, "database") }
-        if let node = top["listen"], let listen = reader.mapping(node, "listen", keys: ["http"]) {
+        if let node = top["listen"], let listen = reader.mapping(node, "listen", keys: ["http", "grpc"]) {
             if let http = listen["http"], let text = reader.string(http, "listen.http") {
                 if let listener = parseListener(text) { config.http = listener } else {
                     reader.problem(http, "listen.http: '\(text)' is not HOST:PORT (e.g. 127.0.0.1:4318)")
+                }
+            }
+            if let grpc = listen["grpc"], let text = reader.string(grpc, "listen.grpc") {
+                if text.lowercased() == "off" { config.grpc = nil } else if let listener = parseListener(text) { config.grpc = listener } else {
+                    reader.problem(grpc, "listen.grpc: '\(text)' is not HOST:PORT (e.g. 127.0.0.1:4317) or off")
                 }
             }
         }

@@ -24,9 +24,9 @@ public struct ServerConfiguration: Sendable {
         /// Largest body accepted, compressed or not (the OTLP spec recommends 64 MiB).
         public var maxBodyBytes = 64 << 20
         /// Spans decoded and waiting for the journal; past this, requests get 503 + Retry-After.
-        public var maxQueuedSpans = 262_144
+        public var maxQueuedSpans = 65_536
         /// Request bytes being read, decoded or waiting to commit; past this, 503 + Retry-After.
-        public var maxInFlightBytes = 256 << 20
+        public var maxInFlightBytes = 64 << 20
         /// Per-value bounds applied while decoding.
         public var decoding = DecodingLimits.default
         public init() {}
@@ -72,6 +72,8 @@ public struct ServerConfiguration: Sendable {
     /// The database file, when the configuration names one.
     public var databasePath: String?
     public var http = Listener(host: "127.0.0.1", port: 4318)
+    /// OTLP/gRPC (served by the `lantern` executable through the `LanternGRPC` target); nil turns it off.
+    public var grpc: Listener? = Listener(host: "127.0.0.1", port: 4317)
     public var limits = Limits()
     public var auth = Auth()
     public var redaction = Redaction()
@@ -82,12 +84,23 @@ public struct ServerConfiguration: Sendable {
 
     public init() {}
 
+    private static func isWildcard(_ host: String) -> Bool { host == "0.0.0.0" || host == "::" || host == "[::]" }
+
     /// Every problem with the configuration as a whole, at once (empty when it is valid).
     public func problems() -> [String] {
         var out: [String] = []
         if !(0...65535).contains(http.port) { out.append("listen.http: port \(http.port) is not between 0 and 65535") }
         if !http.isLoopback && !auth.requiresIngestKey {
             out.append("listen.http: refusing to listen on non-loopback address \(http.host) without ingest keys (auth.ingest_keys)")
+        }
+        if let grpc {
+            if !(1...65535).contains(grpc.port) { out.append("listen.grpc: port \(grpc.port) is not between 1 and 65535 (use off to turn gRPC off)") }
+            if !grpc.isLoopback && !auth.requiresIngestKey {
+                out.append("listen.grpc: refusing to listen on non-loopback address \(grpc.host) without ingest keys (auth.ingest_keys)")
+            }
+            if grpc.port == http.port && grpc.port != 0 && (grpc.host == http.host || Self.isWildcard(grpc.host) || Self.isWildcard(http.host)) {
+                out.append("listen.grpc: port \(grpc.port) is also listen.http's; give OTLP/gRPC a port of its own (default 4317)")
+            }
         }
         if limits.maxBodyBytes <= 0 { out.append("limits.max_body: must be positive") }
         if limits.maxQueuedSpans <= 0 { out.append("limits.max_queued_spans: must be positive") }
