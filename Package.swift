@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "LanternModel", targets: ["LanternModel"]),
         .library(name: "LanternStore", targets: ["LanternStore"]),
         .library(name: "LanternCollector", targets: ["LanternCollector"]),
+        .library(name: "LanternAnalyzer", targets: ["LanternAnalyzer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -44,6 +45,8 @@ let package = Package(
             dependencies: ["LanternModel", "CZlib"],
             swiftSettings: strict
         ),
+        // Metrics over stored spans; for now the drift tests (Sources/LanternAnalyzer/Drift).
+        .target(name: "LanternAnalyzer", dependencies: ["LanternModel"], swiftSettings: strict),
         .target(
             name: "LanternPrices",
             dependencies: ["LanternModel", .product(name: "Yams", package: "Yams")],
@@ -88,6 +91,7 @@ let package = Package(
             name: "lantern",
             dependencies: [
                 "LanternModel", "LanternStore", "LanternCollector", "LanternPrices", "LanternServer", "LanternGRPC",
+                "LanternAnalyzer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -99,6 +103,10 @@ let package = Package(
         .testTarget(name: "LanternModelTests", dependencies: ["LanternModel", "LanternPrices", "LanternTesting"], swiftSettings: strict),
         .testTarget(name: "LanternCollectorTests", dependencies: ["LanternCollector", "LanternModel", "LanternTesting"], swiftSettings: strict),
         .testTarget(name: "LanternStoreTests", dependencies: ["LanternStore", "LanternModel", "LanternCollector", "LanternPrices", "LanternTesting"], swiftSettings: strict),
+        .testTarget(
+            name: "LanternAnalyzerTests", dependencies: ["LanternAnalyzer"],
+            exclude: ["Resources"], swiftSettings: strict
+        ),
         .testTarget(name: "LanternCLITests", dependencies: ["LanternTesting"], swiftSettings: strict),
         .testTarget(
             name: "LanternServerTests",

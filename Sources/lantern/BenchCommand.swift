@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LanternAnalyzer
 import LanternCollector
 import LanternModel
 import LanternStore
@@ -25,6 +26,7 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Print the results as JSON.") var json = false
     @Flag(help: "Skip decode and ingest; time the queries on an existing --db.") var queriesOnly = false
     @Option(help: "Run only the named query (ttft_pct_model_hour, latency_pct_model, tokens_cost_model_day).") var query: String?
+    @Option(help: .hidden) var drift: Int?
 
     struct QueryTiming: Encodable {
         var median_ms: Double
@@ -53,6 +55,40 @@ struct BenchCommand: ParsableCommand {
         var loadavg = ""
     }
 
+    /// Hidden `--drift N`: times KS and Mann–Whitney (with and without Hodges–Lehmann) on two random
+    /// samples of N values each (lognormal, the second shifted by 2%).
+    func runDrift(_ n: Int) {
+        var rng = SystemRandomNumberGenerator()
+        func lognormal() -> Double {
+            let u1 = Double.random(in: Double.ulpOfOne..<1, using: &rng), u2 = Double.random(in: 0..<1, using: &rng)
+            let radius: Double = (-2 * Foundation.log(u1)).squareRoot()
+            let angle: Double = 2 * Double.pi * u2
+            let z: Double = radius * cos(angle)
+            return exp(5 + 0.5 * z)
+        }
+        let x = (0..<n).map { _ in lognormal() }
+        let y = (0..<n).map { _ in lognormal() * 1.02 }
+        func ms(_ body: () throws -> Void) rethrows -> Double {
+            let t0 = Date()
+            try body()
+            return Date().timeIntervalSince(t0) * 1000
+        }
+        for round in 1...3 {
+            var sx: SortedSample? = nil, sy: SortedSample? = nil
+            let tSort = ms { if let p = try? SortedSample.pair(x, y) { (sx, sy) = (p.0, p.1) } }
+            guard let sx, let sy else { return }
+            var ks: KolmogorovSmirnovResult? = nil, mw: MannWhitneyResult? = nil
+            let tKS = ms { ks = KolmogorovSmirnov.test(sx, sy) }
+            let tMW = ms { mw = MannWhitney.test(sx, sy, hodgesLehmann: false) }
+            let tHL = ms { _ = HodgesLehmann.estimate(sx, sy) }
+            let tAll = ms { _ = try? KolmogorovSmirnov.test(x, y); _ = try? MannWhitney.test(x, y, hodgesLehmann: false) }
+            print(String(format: "drift n=%d round %d: sort both %.1f ms, KS %.1f ms, MW %.1f ms, KS+MW from unsorted %.1f ms, Hodges-Lehmann shift+CI %.1f ms", n, round, tSort, tKS, tMW, tAll, tHL))
+            if round == 3, let ks, let mw {
+                print("  KS D=\(ks.statistic) p=\(ks.pValue) (\(ks.method.rawValue)); MW U=\(mw.statistic) p=\(mw.pValue)")
+            }
+        }
+    }
+
     static let queryNames = ["ttft_pct_model_hour", "latency_pct_model", "tokens_cost_model_day"]
 
     func validate() throws {
@@ -60,10 +96,15 @@ struct BenchCommand: ParsableCommand {
             throw ValidationError("unknown query '\(query)'; use one of \(Self.queryNames.joined(separator: ", "))")
         }
         if queriesOnly && !FileManager.default.fileExists(atPath: db) { throw ValidationError("--queries-only needs an existing --db; \(db) does not exist") }
-        if !queriesOnly && otlp.isEmpty { throw ValidationError("give --otlp DIR (gen_spans.py's DIR/otlp), or --queries-only") }
+        if let drift, drift < 1 { throw ValidationError("--drift needs a positive sample size") }
+        if drift == nil && !queriesOnly && otlp.isEmpty { throw ValidationError("give --otlp DIR (gen_spans.py's DIR/otlp), or --queries-only") }
     }
 
     func run() throws {
+        if let drift {
+            runDrift(drift)
+            return
+        }
         var result = Result()
         let book = try loadPrices(prices)
         if queriesOnly {
