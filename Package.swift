@@ -45,8 +45,12 @@ let package = Package(
             dependencies: ["LanternModel", "CZlib"],
             swiftSettings: strict
         ),
-        // Metrics over stored spans; for now the drift tests (Sources/LanternAnalyzer/Drift).
-        .target(name: "LanternAnalyzer", dependencies: ["LanternModel"], swiftSettings: strict),
+        // Metrics over stored spans: reports and comparisons (Metrics/), drift tests (Drift/), monitors (Monitors/).
+        .target(
+            name: "LanternAnalyzer",
+            dependencies: ["LanternModel", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strict
+        ),
         .target(
             name: "LanternPrices",
             dependencies: ["LanternModel", .product(name: "Yams", package: "Yams")],
@@ -55,7 +59,7 @@ let package = Package(
         .target(
             name: "LanternServer",
             dependencies: [
-                "LanternModel", "LanternCollector", "LanternStore",
+                "LanternModel", "LanternCollector", "LanternStore", "LanternAnalyzer",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -102,7 +106,11 @@ let package = Package(
         ),
         .testTarget(name: "LanternModelTests", dependencies: ["LanternModel", "LanternPrices", "LanternTesting"], swiftSettings: strict),
         .testTarget(name: "LanternCollectorTests", dependencies: ["LanternCollector", "LanternModel", "LanternTesting"], swiftSettings: strict),
-        .testTarget(name: "LanternStoreTests", dependencies: ["LanternStore", "LanternModel", "LanternCollector", "LanternPrices", "LanternTesting"], swiftSettings: strict),
+        .testTarget(
+            name: "LanternStoreTests",
+            dependencies: ["LanternStore", "LanternModel", "LanternCollector", "LanternPrices", "LanternTesting", "LanternAnalyzer"],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "LanternAnalyzerTests", dependencies: ["LanternAnalyzer"],
             exclude: ["Resources"], swiftSettings: strict
@@ -112,7 +120,12 @@ let package = Package(
             name: "LanternServerTests",
             dependencies: [
                 "LanternServer", "LanternStore", "LanternCollector", "LanternModel", "LanternTesting", "LanternGRPC",
+                "LanternAnalyzer",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
+                // A real HTTP listener for the webhook delivery tests.
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),

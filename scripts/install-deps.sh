@@ -21,3 +21,6 @@ if [ -d "${LANTERN_SHARED:-$root/../shared}/otel-clients" ]; then
 else
   echo "note: ${LANTERN_SHARED:-$root/../shared}/otel-clients is missing; the Python venvs for the OpenTelemetry client tests are not built" >&2
 fi
+# Headless Chromium, chromedriver and the Selenium venv .venv-browser of the HTML report's browser test
+# (Tests/LanternAnalyzerTests/ReportHTMLTests.swift); silent when they are already there.
+bash "$root/scripts/browser-env.sh"

@@ -47,6 +47,84 @@ public struct SpanFilter: Sendable, Equatable {
 /// What to compute per group.
 public enum QueryMetric: String, Sendable, CaseIterable, Codable {
     case count, errors, tokens, cost, ttft, latency
+    /// Time per output token: (duration − TTFT) / (output tokens − 1), for spans with both and more than one token.
+    case tpot
+    /// The distribution of output tokens per span.
+    case outputLength = "output_length"
+    /// Finish-reason and error-type mixes, and refusals.
+    case mixes
+    /// Score distributions per name and the feedback rate (scores joined to spans by id).
+    case quality
+}
+
+/// Finish reasons that mean the model refused or was stopped by a content filter, across
+/// providers (OpenAI `content_filter`, Anthropic `refusal`, Gemini `SAFETY` and friends).
+public enum RefusalReasons {
+    public static let all: Set<String> = [
+        "content_filter", "refusal", "safety", "SAFETY", "RECITATION", "recitation", "BLOCKLIST", "blocklist",
+        "PROHIBITED_CONTENT", "prohibited_content", "SPII", "spii", "IMAGE_SAFETY",
+    ]
+    public static func contains(_ reason: String) -> Bool { all.contains(reason) }
+}
+
+/// A per-span number whose distribution can be compared between two sets of spans (drift).
+public enum SampleMetric: Sendable, Hashable, CustomStringConvertible {
+    case ttft, latency, tpot, outputTokens
+    /// The numeric values of one score name.
+    case score(String)
+
+    /// Parses `ttft`, `latency`, `tpot`, `output_tokens` or `score:<name>`.
+    public init?(_ text: String) {
+        switch text {
+        case "ttft": self = .ttft
+        case "latency": self = .latency
+        case "tpot": self = .tpot
+        case "output_tokens": self = .outputTokens
+        default:
+            guard text.hasPrefix("score:"), text.count > 6 else { return nil }
+            self = .score(String(text.dropFirst(6)))
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .ttft: return "ttft"
+        case .latency: return "latency"
+        case .tpot: return "tpot"
+        case .outputTokens: return "output_tokens"
+        case .score(let name): return "score:\(name)"
+        }
+    }
+
+    /// The query metric that collects these values.
+    public var queryMetric: QueryMetric {
+        switch self {
+        case .ttft: return .ttft
+        case .latency: return .latency
+        case .tpot: return .tpot
+        case .outputTokens: return .outputLength
+        case .score: return .quality
+        }
+    }
+}
+
+/// A per-span category whose mix can be compared between two sets of spans (chi-square).
+public enum CategoryMetric: String, Sendable, CaseIterable, Codable {
+    /// Finish reasons of the spans that reported one.
+    case finishReason = "finish_reason"
+    /// Error types of the failed spans.
+    case errorType = "error_type"
+    /// `ok` or `error` per span.
+    case outcome
+
+    /// The mix of a group's spans.
+    public func counts(in g: GroupResult) -> [String: Int] {
+        switch self {
+        case .finishReason: return g.finishReasons
+        case .errorType: return g.errorTypes
+        case .outcome: return ["ok": g.spans - g.errors, "error": g.errors]
+        }
+    }
 }
 
 /// An aggregate query over stored spans.
@@ -113,12 +191,34 @@ public struct GroupResult: Sendable, Equatable, Codable {
     public var ttft: Distribution?
     /// Span duration distribution in seconds.
     public var latency: Distribution?
+    /// Time per output token in seconds, over spans with a TTFT and more than one output token.
+    public var tpot: Distribution?
+    /// Output tokens per span, over spans that reported them.
+    public var outputLength: Distribution?
+    /// Finish reason -> spans (spans without one are not counted), and error type -> spans with status ERROR
+    /// (`""` for errors without a type).
+    public var finishReasons: [String: Int]
+    public var errorTypes: [String: Int]
+    /// Spans whose finish reason is a refusal or a content filter (`RefusalReasons`).
+    public var refusals: Int
+    /// Score distributions by name, sorted by name.
+    public var scores: [ScoreSummary]
+    /// Spans that received user feedback (directly, or through their trace when they call a model).
+    public var spansWithFeedback: Int
 
     public init(key: [String]) {
         self.key = key
         spans = 0; modelSpans = 0; modelSpansWithTTFT = 0; modelSpansWithTokens = 0; errors = 0; spansWithTokens = 0; inputTokens = 0; outputTokens = 0; cacheReadTokens = 0; reasoningTokens = 0
         spansCosted = 0; costUSD = 0; spansCostUpperBound = 0
+        finishReasons = [:]; errorTypes = [:]; refusals = 0; scores = []; spansWithFeedback = 0
     }
+
+    /// Refusals among the model-calling spans.
+    public var refusalRate: Double { modelSpans == 0 ? 0 : Double(refusals) / Double(modelSpans) }
+    /// Share of the model-calling spans that received user feedback.
+    public var feedbackRate: Double { modelSpans == 0 ? 0 : Double(spansWithFeedback) / Double(modelSpans) }
+    /// Mean cost of a priced span, nil when none was priced.
+    public var costPerRequest: Double? { spansCosted == 0 ? nil : costUSD / Double(spansCosted) }
 
     public var errorRate: Double { spans == 0 ? 0 : Double(errors) / Double(spans) }
     /// Share of the model-calling spans that carried a TTFT (at most 1).
@@ -201,5 +301,9 @@ public protocol SpanStore: Sendable {
     /// Every stored span of one trace, in start order.
     func trace(_ id: TraceID) async throws -> [CanonicalSpan]
     func stats() async throws -> StoreStats
+    /// Every value of a per-span metric over the spans a filter selects (a drift test's sample).
+    func samples(_ metric: SampleMetric, filter: SpanFilter) async throws -> [Double]
+    /// Stores scores and feedback, once per id.
+    func appendScores(_ scores: [Score]) async throws -> [ScoreWriteOutcome]
     func applyRetention(_ policy: RetentionPolicy, nowUnixNano: Int64) async throws -> RetentionResult
 }

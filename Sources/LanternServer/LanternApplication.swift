@@ -31,10 +31,13 @@ public struct ServerContext: Sendable {
     public let logger: Logger
     /// Prometheus text for `GET /metrics`, when a Prometheus registry backs the metrics.
     public let exposition: (@Sendable () -> [UInt8])?
+    /// The price tables costs are computed with.
+    public let prices: PriceBook
 
     public init(store: SQLiteSpanStore, configuration: ServerConfiguration, metrics: ServerMetrics = ServerMetrics(),
-                logger: Logger = Logger(label: "lantern"), exposition: (@Sendable () -> [UInt8])? = nil) throws {
+                logger: Logger = Logger(label: "lantern"), exposition: (@Sendable () -> [UInt8])? = nil, prices: PriceBook = .empty) throws {
         self.store = store
+        self.prices = prices
         self.configuration = configuration
         self.metrics = metrics
         self.logger = logger
@@ -70,8 +73,8 @@ public func buildApplication(context: ServerContext, withBackgroundServices: Boo
     )
 }
 
-/// The routes: OTLP/HTTP `POST /v1/traces`, `/v1/logs` and `/v1/metrics`, `GET /healthz`, `GET /metrics` and the admin
-/// `POST /api/v1/admin/retention`.
+/// The routes: OTLP/HTTP `POST /v1/traces`, `/v1/logs` and `/v1/metrics`, `GET /healthz`, `GET /metrics`, the admin
+/// `POST /api/v1/admin/retention`, and the analysis API (`AnalysisRoutes`).
 public func buildRouter(context: ServerContext) -> Router<BasicRequestContext> {
     let router = Router()
     router.add(middleware: MetricsMiddleware())
@@ -113,6 +116,7 @@ public func buildRouter(context: ServerContext) -> Router<BasicRequestContext> {
         let body = #"{"segments_deleted":\#(result.segmentsDeleted),"spans_deleted":\#(result.spansDeleted),"bytes_deleted":\#(result.bytesDeleted)}"#
         return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
     }
+    AnalysisRoutes.register(on: router, context: context)
     return router
 }
 

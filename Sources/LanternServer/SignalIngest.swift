@@ -107,8 +107,10 @@ public struct SignalIngest: Sendable {
         for i in export.entries.indices { redactions += redact(&export.entries[i].record) }
         metrics.redacted(redactions)
         let rows = SignalRows.logRows(export)
+        let scores = EvaluationScores.scores(export)
         return await keep(rows.count, decoded.rejections, .logs, noun: "log records") {
             try store.appendLogsNow(rows)
+            _ = try store.appendScoresNow(scores)
         }
     }
 

@@ -433,6 +433,8 @@ extension SQLiteSpanStore: SpanStore {
     public func query(_ query: SpanQuery, prices: PriceBook) async throws -> QueryResult { try queryNow(query, prices: prices) }
     public func trace(_ id: TraceID) async throws -> [CanonicalSpan] { try traceNow(id) }
     public func stats() async throws -> StoreStats { try statsNow() }
+    public func samples(_ metric: SampleMetric, filter: SpanFilter) async throws -> [Double] { try samplesNow(metric, filter: filter) }
+    public func appendScores(_ scores: [Score]) async throws -> [ScoreWriteOutcome] { try appendScoresNow(scores) }
     public func applyRetention(_ policy: RetentionPolicy, nowUnixNano: Int64) async throws -> RetentionResult {
         try applyRetentionNow(policy, nowUnixNano: nowUnixNano)
     }

@@ -22,6 +22,7 @@ struct DemoCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var priceOptions: PriceOptions
     @Option(help: "Port for OTLP/HTTP.") var port = 4318
     @Option(help: "Demo requests per second (each is two spans).") var rate = 20
     @Option(help: "Stop after this many seconds (default: run until stopped).") var duration: Double?
@@ -41,7 +42,8 @@ struct DemoCommand: AsyncParsableCommand {
         storeConfig.checkpointInBackground = true
         let store = try SQLiteSpanStore(path: database.path, configuration: storeConfig)
         let logger = Logger(label: "lantern")
-        let context = try ServerContext(store: store, configuration: settings, logger: logger, exposition: exposition)
+        let context = try ServerContext(store: store, configuration: settings, logger: logger, exposition: exposition,
+                                        prices: try loadPrices(priceOptions.prices))
         let app = buildApplication(context: context, withBackgroundServices: false)
         let traffic = DemoTrafficService(endpoint: URL(string: "http://127.0.0.1:\(port)/v1/traces")!, rate: rate, duration: duration, logger: logger)
         logger.info("lantern demo", metadata: ["address": "127.0.0.1:\(port)", "database": "\(database.path)", "requests_per_second": "\(rate)"])

@@ -32,6 +32,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The database file (default: the config's database, $LANTERN_DB, or ./lantern.db).")
     var db: String?
     @Option(help: "A configuration file (default: $LANTERN_CONFIG if set).") var config: String?
+    @OptionGroup var priceOptions: PriceOptions
     @Option(help: "Address to listen on, for OTLP/HTTP and OTLP/gRPC (overrides the hosts of listen.http and listen.grpc).") var host: String?
     @Option(help: "Port for OTLP/HTTP (overrides listen.http).") var port: Int?
     @Option(help: "Port for OTLP/gRPC (overrides listen.grpc); 0 turns OTLP/gRPC off.") var grpcPort: Int?
@@ -108,7 +109,8 @@ struct ServeCommand: AsyncParsableCommand {
             "database": "\(databasePath)",
             "ingest_keys": "\(settings.auth.ingestKeys.count)", "config": "\(configPath ?? "defaults")",
         ])
-        let context = try ServerContext(store: store, configuration: settings, logger: logger, exposition: exposition)
+        let prices = try loadPrices(priceOptions.prices)
+        let context = try ServerContext(store: store, configuration: settings, logger: logger, exposition: exposition, prices: prices)
         let grpc: [any Service] = settings.grpc.map { [OTLPGRPCServer(context: context, listener: $0)] } ?? []
         try await buildApplication(context: context, services: grpc).runService()
         try store.compact()

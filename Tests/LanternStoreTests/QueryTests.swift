@@ -497,8 +497,8 @@ struct QueryTests {
 
 // MARK: - Helpers
 
-private let nanosPerSecond: Int64 = 1_000_000_000
-private func seconds(_ n: Int64) -> Int64 { n * nanosPerSecond }
+let nanosPerSecond: Int64 = 1_000_000_000
+func seconds(_ n: Int64) -> Int64 { n * nanosPerSecond }
 private func minute(_ n: Int64) -> Int64 { n * 60 * nanosPerSecond }
 private func hour(_ n: Int64) -> Int64 { n * 3_600 * nanosPerSecond }
 private func day(_ n: Int64) -> Int64 { n * 86_400 * nanosPerSecond }
@@ -509,7 +509,7 @@ private func usd(_ perMillion: Double) -> Double { perMillion / 1_000_000 }
 private func latencySeconds(_ c: CanonicalSpan) -> Double { Double(c.span.durationNanos) / 1e9 }
 
 /// A span with the given facts; everything else empty. Its trace id is derived from its id.
-private func makeSpan(
+func makeSpan(
     _ id: UInt64, at start: Int64, duration: Int64 = 100_000_000,
     service: String? = nil, version: String? = nil, environment: String? = nil,
     operation: String? = nil, provider: String? = nil, requestModel: String? = nil, responseModel: String? = nil,
@@ -546,14 +546,14 @@ private func withTemporaryStore(_ configuration: SQLiteSpanStore.Configuration =
     try body(try SQLiteSpanStore(path: dir.appendingPathComponent("lantern.sqlite").path, configuration: configuration))
 }
 
-private func batches(_ spans: [CanonicalSpan], of size: Int) -> [[CanonicalSpan]] {
+func batches(_ spans: [CanonicalSpan], of size: Int) -> [[CanonicalSpan]] {
     stride(from: 0, to: spans.count, by: size).map { Array(spans[$0..<min($0 + size, spans.count)]) }
 }
 
 /// Runs `check` with the spans in the journal ("journal"), then sealed into one segment ("sealed"),
 /// then, in a second store, auto-sealed into about eight small segments (at least 4 spans each)
 /// with the rest in the journal ("segments + journal").
-private func checkInEveryState(_ spans: [CanonicalSpan], batchSize: Int = 5,
+func checkInEveryState(_ spans: [CanonicalSpan], batchSize: Int = 5,
                                _ check: (SQLiteSpanStore, String) throws -> Void) throws {
     var unsealed = SQLiteSpanStore.Configuration()
     unsealed.segmentRows = 1 << 30
@@ -574,13 +574,13 @@ private func checkInEveryState(_ spans: [CanonicalSpan], batchSize: Int = 5,
     }
 }
 
-private func run(_ store: SQLiteSpanStore, _ filter: SpanFilter = .init(), groupBy: [GroupKey] = [],
+func run(_ store: SQLiteSpanStore, _ filter: SpanFilter = .init(), groupBy: [GroupKey] = [],
                  metrics: Set<QueryMetric> = Set(QueryMetric.allCases), quantiles: [Double] = [0.5, 0.9, 0.95, 0.99],
                  prices: PriceBook = .empty) throws -> QueryResult {
     try store.queryNow(SpanQuery(filter: filter, groupBy: groupBy, metrics: metrics, quantiles: quantiles), prices: prices)
 }
 
-private func group(_ r: QueryResult, _ key: String...) -> GroupResult? {
+func group(_ r: QueryResult, _ key: String...) -> GroupResult? {
     r.groups.first { $0.key == key }
 }
 
@@ -595,6 +595,8 @@ private func withoutSums(_ groups: [GroupResult]) -> [GroupResult] {
         g.costUSD = 0
         g.latency?.mean = 0
         g.ttft?.mean = 0
+        g.tpot?.mean = 0
+        g.outputLength?.mean = 0
         return g
     }
 }
@@ -602,7 +604,7 @@ private func withoutSums(_ groups: [GroupResult]) -> [GroupResult] {
 /// numpy.quantile(values, q) with its default method "linear", written out as numpy computes it:
 /// virtual index (n - 1)q, its floor and the next index (clipped), and numpy's `_lerp`, which
 /// interpolates from the upper neighbour when the fraction is 0.5 or more.
-private func numpyLinearQuantile(_ values: [Double], _ q: Double) -> Double {
+func numpyLinearQuantile(_ values: [Double], _ q: Double) -> Double {
     let a = values.sorted()
     let n = a.count
     let virtualIndex = Double(n - 1) * q

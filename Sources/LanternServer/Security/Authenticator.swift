@@ -41,6 +41,17 @@ public struct Authenticator: Sendable {
         return token.matches(SecretDigest(secret: secret)) ? .allowed(keyName: nil) : .invalid
     }
 
+    /// For reading the API (reports, queries, drift): open when neither ingest keys nor an admin
+    /// token are configured; otherwise any ingest key or the admin token.
+    public func reader(authorization: String?, keyHeader: String?) -> Decision {
+        guard auth.requiresIngestKey || auth.adminToken != nil else { return .allowed(keyName: nil) }
+        guard let secret = Self.secret(authorization: authorization, keyHeader: keyHeader) else { return .missing }
+        let digest = SecretDigest(secret: secret)
+        if let token = auth.adminToken, token.matches(digest) { return .allowed(keyName: nil) }
+        for key in auth.ingestKeys where key.digest.matches(digest) { return .allowed(keyName: key.name) }
+        return .invalid
+    }
+
     /// The secret from `Authorization: Bearer ...` (scheme case-insensitive) or the key header.
     static func secret(authorization: String?, keyHeader: String?) -> String? {
         if let authorization {

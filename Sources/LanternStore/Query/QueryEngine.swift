@@ -9,6 +9,9 @@ struct ColumnBatch {
     var strings: [ColumnID: StringCodes] = [:]
     var nullableInts: [ColumnID: (values: [Int64], present: [Bool])] = [:]
     var doubles: [ColumnID: (values: [Double], present: [Bool])] = [:]
+    /// Trace ids as a dictionary plus a code per row; span ids per row (read only to join scores).
+    var traceIDs: (dictionary: [TraceID], codes: [Int64])?
+    var spanIDs: [UInt64]?
 
     struct StringCodes {
         var dictionary: [String]
@@ -32,6 +35,20 @@ struct ColumnBatch {
                     case .timeToFirstToken, .reportedCost:
                         let d = try NullableDoubleCodec.decodeDense(&r)
                         if d.present.contains(true) { doubles[id] = d }
+                    case .traceID:
+                        let n = try r.count(limit: r.remaining / 16)
+                        var d: [TraceID] = []
+                        d.reserveCapacity(n)
+                        for _ in 0..<n { d.append(TraceID(high: try r.fixed64(), low: try r.fixed64())) }
+                        let codes = try IntCodec.decode(&r)
+                        guard codes.allSatisfy({ $0 >= 0 && $0 < Int64(n) }) else { throw .corrupt("trace id code out of range") }
+                        traceIDs = (d, codes)
+                    case .spanID:
+                        let n = try r.count(limit: r.remaining / 8)
+                        var out: [UInt64] = []
+                        out.reserveCapacity(n)
+                        for _ in 0..<n { out.append(try r.fixed64()) }
+                        spanIDs = out
                     default:
                         let (d, codes) = try StringDictionaryCodec.decodeCodes(&r)
                         strings[id] = StringCodes(dictionary: d, codes: codes)
@@ -44,6 +61,7 @@ struct ColumnBatch {
         let consistent = ints.values.allSatisfy { $0.count == rows } && strings.values.allSatisfy { $0.codes.count == rows }
             && nullableInts.values.allSatisfy { $0.values.count == rows && $0.present.count == rows }
             && doubles.values.allSatisfy { $0.values.count == rows && $0.present.count == rows }
+            && (traceIDs?.codes.count ?? rows) == rows && (spanIDs?.count ?? rows) == rows
         guard consistent else { throw .corrupt("columns of one segment disagree on the row count") }
     }
 }
@@ -54,6 +72,8 @@ struct ColumnBatch {
 struct QueryEngine {
     let query: SpanQuery
     let prices: PriceBook
+    /// The scores a quality query joins to spans (empty when none could match).
+    let scores: ScoreJoin
 
     private var groupIndex: [[String]: Int] = [:]
     private(set) var groups: [Accumulator] = []
@@ -62,6 +82,12 @@ struct QueryEngine {
         var result: GroupResult
         var ttft: [Double] = []
         var latency: [Double] = []
+        var tpot: [Double] = []
+        var outputLength: [Double] = []
+        /// Indices into the score join of scores on the group's spans, and of scores on whole
+        /// traces the group's model-calling spans belong to (a set: a trace counts once).
+        var spanScores: [Int32] = []
+        var traceScores: Set<Int32> = []
         /// Token sums per price slot, for spans whose cost is linear in their tokens.
         var priced: [(slot: Int, sums: TokenSums)] = []
     }
@@ -82,9 +108,10 @@ struct QueryEngine {
     private var slotPrices: [TokenPrices] = []
     private var slotIndex: [String: Int] = [:]
 
-    init(query: SpanQuery, prices: PriceBook) {
+    init(query: SpanQuery, prices: PriceBook, scores: ScoreJoin = ScoreJoin(scores: [])) {
         self.query = query
         self.prices = prices
+        self.scores = scores
     }
 
     static func column(for key: GroupKey) -> ColumnID? {
@@ -127,6 +154,10 @@ struct QueryEngine {
             c.formUnion([.inputTokens, .outputTokens, .cacheReadTokens, .reasoningTokens, .requestModel, .responseModel])
         }
         if m.contains(.cost) { c.formUnion([.cacheCreationTokens, .reportedCost, .requestModel, .responseModel]) }
+        if m.contains(.tpot) { c.formUnion([.duration, .timeToFirstToken, .outputTokens]) }
+        if m.contains(.outputLength) { c.insert(.outputTokens) }
+        if m.contains(.mixes) { c.formUnion([.finishReason, .errorType, .statusCode]) }
+        if m.contains(.quality) && !scores.isEmpty { c.formUnion([.traceID, .spanID]) }
         return c
     }
 
@@ -229,13 +260,26 @@ struct QueryEngine {
         let status = b.ints[.statusCode] ?? empty64
         let hasDuration = metrics.contains(.latency) && b.ints[.duration] != nil
         let duration = b.ints[.duration] ?? empty64
-        let ttft = metrics.contains(.ttft) ? (b.doubles[.timeToFirstToken] ?? (emptyD, none)) : (emptyD, none)
+        let wantTTFT = metrics.contains(.ttft)
+        let ttft = wantTTFT || metrics.contains(.tpot) ? (b.doubles[.timeToFirstToken] ?? (emptyD, none)) : (emptyD, none)
         let hasTokens = wantTokens && (b.nullableInts[.inputTokens] != nil || b.nullableInts[.outputTokens] != nil || b.doubles[.reportedCost] != nil)
         let input = b.nullableInts[.inputTokens] ?? (empty64, none), output = b.nullableInts[.outputTokens] ?? (empty64, none)
         let cacheRead = b.nullableInts[.cacheReadTokens] ?? (empty64, none), cacheWrite = b.nullableInts[.cacheCreationTokens] ?? (empty64, none)
         let reasoning = b.nullableInts[.reasoningTokens] ?? (empty64, none), reported = b.doubles[.reportedCost] ?? (emptyD, none)
         let reqCodes = b.strings[.requestModel]?.codes ?? empty64, respCodes = b.strings[.responseModel]?.codes ?? empty64
         _ = all
+        let wantTPOT = metrics.contains(.tpot) && b.ints[.duration] != nil
+        let wantOutputLength = metrics.contains(.outputLength)
+        // Mixes are counted per (group, local code) in flat tables and folded into the groups' maps after the batch.
+        let wantMixes = metrics.contains(.mixes) && b.ints[.statusCode] != nil
+        let finishColumn = b.strings[.finishReason], errorColumn = b.strings[.errorType]
+        let finishCodes = finishColumn?.codes ?? empty64, errorCodes = errorColumn?.codes ?? empty64
+        let finishWidth = (finishColumn?.dictionary.count ?? 0) + 1, errorWidth = (errorColumn?.dictionary.count ?? 0) + 1
+        // Scores: which of the batch's traces have any, by local trace code.
+        let joinScores = metrics.contains(.quality) && !scores.isEmpty && b.traceIDs != nil && b.spanIDs != nil
+        let traceCodes = b.traceIDs?.codes ?? empty64
+        let spanIDs = b.spanIDs ?? []
+        let scoredTrace: [Int32?] = joinScores ? b.traceIDs!.dictionary.map { self.scores.traceIndex[$0] } : []
 
         // Prices per local model code (response model first, else request model), resolved to one
         // period when the batch's time range lies inside it.
@@ -283,8 +327,11 @@ struct QueryEngine {
             }
             groupOf[i] = Int32(g)
         }
+        var mixCounts = [Int](repeating: 0, count: wantMixes ? groups.count * finishWidth : 0)
+        var errorCounts = [Int](repeating: 0, count: wantMixes ? groups.count * errorWidth : 0)
         // Pass 2: accumulate, with the group table held once for the whole batch.
         let linearPrices = self.slotPrices
+        let join = self.scores
         groups.withUnsafeMutableBufferPointer { groups in
           for i in 0..<n where groupOf[i] >= 0 {
             let g = Int(groupOf[i])
@@ -292,6 +339,11 @@ struct QueryEngine {
             do {
                 groups[g].result.spans += 1
                 let callsModel = rc != 0 || sc != 0
+                if wantMixes {
+                    let fc = Int(finishCodes[i])
+                    if fc != 0 { mixCounts[g &* finishWidth &+ fc] += 1 }
+                    if status[i] == 2 { errorCounts[g &* errorWidth &+ Int(errorCodes[i])] += 1 }
+                }
                 if callsModel {
                     groups[g].result.modelSpans += 1
                     if ttft.1[i] { groups[g].result.modelSpansWithTTFT += 1 }
@@ -299,7 +351,27 @@ struct QueryEngine {
                 }
                 if hasStatus && status[i] == 2 { groups[g].result.errors += 1 }
                 if hasDuration { groups[g].latency.append(Double(max(0, duration[i])) / 1e9) }
-                if ttft.1[i] { groups[g].ttft.append(ttft.0[i]) }
+                if wantTTFT && ttft.1[i] { groups[g].ttft.append(ttft.0[i]) }
+                if wantTPOT && ttft.1[i] && output.present[i] && output.values[i] > 1 {
+                    let generating = Double(max(0, duration[i])) / 1e9 - ttft.0[i]
+                    if generating >= 0 { groups[g].tpot.append(generating / Double(output.values[i] - 1)) }
+                }
+                if wantOutputLength && output.present[i] { groups[g].outputLength.append(Double(output.values[i])) }
+                if joinScores, let t = scoredTrace[Int(traceCodes[i])] {
+                    var feedback = false
+                    for k in join.byTrace[Int(t)] {
+                        let score = join.scores[Int(k)]
+                        if let span = score.spanID {
+                            guard span.raw == spanIDs[i] else { continue }
+                            groups[g].spanScores.append(k)
+                            if score.kind == .feedback { feedback = true }
+                        } else if callsModel {
+                            groups[g].traceScores.insert(k)
+                            if score.kind == .feedback { feedback = true }
+                        }
+                    }
+                    if feedback { groups[g].result.spansWithFeedback += 1 }
+                }
                 guard hasTokens else { continue }
                 let hasUsage = input.present[i] || output.present[i]
                 if hasUsage {
@@ -342,6 +414,19 @@ struct QueryEngine {
             }
           }
         }
+        if wantMixes {
+            for g in groups.indices {
+                for code in 1..<finishWidth where mixCounts[g * finishWidth + code] > 0 {
+                    let reason = finishColumn!.dictionary[code - 1], n = mixCounts[g * finishWidth + code]
+                    groups[g].result.finishReasons[reason, default: 0] += n
+                    if RefusalReasons.contains(reason) { groups[g].result.refusals += n }
+                }
+                for code in 0..<errorWidth where errorCounts[g * errorWidth + code] > 0 {
+                    let type = code == 0 ? "" : errorColumn!.dictionary[code - 1]
+                    groups[g].result.errorTypes[type, default: 0] += errorCounts[g * errorWidth + code]
+                }
+            }
+        }
     }
 
     static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
@@ -378,9 +463,17 @@ struct QueryEngine {
             r.inputTokens += o.inputTokens; r.outputTokens += o.outputTokens; r.cacheReadTokens += o.cacheReadTokens
             r.reasoningTokens += o.reasoningTokens; r.spansCosted += o.spansCosted; r.costUSD += o.costUSD
             r.spansCostUpperBound += o.spansCostUpperBound
+            r.finishReasons.merge(o.finishReasons, uniquingKeysWith: +)
+            r.errorTypes.merge(o.errorTypes, uniquingKeysWith: +)
+            r.refusals += o.refusals
+            r.spansWithFeedback += o.spansWithFeedback
             groups[g].result = r
             groups[g].ttft += acc.ttft
             groups[g].latency += acc.latency
+            groups[g].tpot += acc.tpot
+            groups[g].outputLength += acc.outputLength
+            groups[g].spanScores += acc.spanScores
+            groups[g].traceScores.formUnion(acc.traceScores)
             for (otherSlot, sums) in acc.priced {
                 // Slots are numbered per engine: map through the price they stand for.
                 let slot = slotFor(other.slotPrices[otherSlot], key: other.slotKey(otherSlot))
@@ -411,27 +504,36 @@ struct QueryEngine {
         out.reserveCapacity(groups.count)
         let keyOfSlot = Dictionary(uniqueKeysWithValues: slotIndex.map { ($0.value, $0.key) })
         // Exact quantiles of independent groups: two threads, each over every other group.
-        if query.metrics.contains(.ttft) || query.metrics.contains(.latency) {
+        let m = query.metrics
+        if m.contains(.ttft) || m.contains(.latency) || m.contains(.tpot) || m.contains(.outputLength) {
             let quantiles = query.quantiles
-            let wantTTFT = query.metrics.contains(.ttft), wantLatency = query.metrics.contains(.latency)
+            let wanted = [m.contains(.ttft), m.contains(.latency), m.contains(.tpot), m.contains(.outputLength)]
             let count = groups.count
-            var ttftOut = [Distribution?](repeating: nil, count: count), latencyOut = [Distribution?](repeating: nil, count: count)
+            // Four distributions per group, computed on two threads over alternate groups.
+            var out = [Distribution?](repeating: nil, count: count * 4)
             groups.withUnsafeMutableBufferPointer { g in
-                ttftOut.withUnsafeMutableBufferPointer { t in
-                    latencyOut.withUnsafeMutableBufferPointer { l in
-                        let (gp, tp, lp) = (UncheckedSendable(g), UncheckedSendable(t), UncheckedSendable(l))
-                        DispatchQueue.concurrentPerform(iterations: 2) { w in
-                            for i in stride(from: w, to: count, by: 2) {
-                                if wantTTFT { tp.value[i] = Self.distribution(&gp.value[i].ttft, quantiles) }
-                                if wantLatency { lp.value[i] = Self.distribution(&gp.value[i].latency, quantiles) }
-                            }
+                out.withUnsafeMutableBufferPointer { o in
+                    let (gp, op) = (UncheckedSendable(g), UncheckedSendable(o))
+                    DispatchQueue.concurrentPerform(iterations: 2) { w in
+                        for i in stride(from: w, to: count, by: 2) {
+                            if wanted[0] { op.value[i * 4] = Self.distribution(&gp.value[i].ttft, quantiles) }
+                            if wanted[1] { op.value[i * 4 + 1] = Self.distribution(&gp.value[i].latency, quantiles) }
+                            if wanted[2] { op.value[i * 4 + 2] = Self.distribution(&gp.value[i].tpot, quantiles) }
+                            if wanted[3] { op.value[i * 4 + 3] = Self.distribution(&gp.value[i].outputLength, quantiles) }
                         }
                     }
                 }
             }
             for i in 0..<count {
-                groups[i].result.ttft = ttftOut[i]
-                groups[i].result.latency = latencyOut[i]
+                groups[i].result.ttft = out[i * 4]
+                groups[i].result.latency = out[i * 4 + 1]
+                groups[i].result.tpot = out[i * 4 + 2]
+                groups[i].result.outputLength = out[i * 4 + 3]
+            }
+        }
+        if m.contains(.quality) {
+            for i in groups.indices {
+                groups[i].result.scores = scores.summaries(of: groups[i].spanScores + groups[i].traceScores.sorted(), quantiles: query.quantiles)
             }
         }
         for i in groups.indices {
@@ -446,6 +548,8 @@ struct QueryEngine {
             }
             groups[i].ttft = []
             groups[i].latency = []
+            groups[i].tpot = []
+            groups[i].outputLength = []
             out.append(result)
         }
         // Sort by key: time buckets numerically, other dimensions as text. Keys are parsed once
@@ -538,30 +642,60 @@ extension SQLiteSpanStore {
     /// Aggregates stored spans (sealed and journal) for a query, decoding segments on two threads.
     public func queryNow(_ query: SpanQuery, prices: PriceBook) throws(StoreError) -> QueryResult {
         let t0 = Date()
-        let columns = QueryEngine(query: query, prices: prices).neededColumns
+        var run = try scan(query, prices: prices)
+        let groups = run.engine.finish()
+        if ProcessInfo.processInfo.environment["LANTERN_QUERY_TIMING"] != nil {
+            FileHandle.standardError.write(Data("query \(Int(Date().timeIntervalSince(t0) * 1000)) ms (finish included)\n".utf8))
+        }
+        return QueryResult(groupBy: query.groupBy, groups: groups, segmentsScanned: run.scanned,
+                           segmentsSkipped: run.skipped, journalBatchesScanned: run.journal)
+    }
+
+    /// Every value of one per-span metric over the spans a filter selects, in no particular order
+    /// (the sample a drift test compares).
+    public func samplesNow(_ metric: SampleMetric, filter: SpanFilter) throws(StoreError) -> [Double] {
+        let query = SpanQuery(filter: filter, groupBy: [], metrics: [metric.queryMetric])
+        let run = try scan(query, prices: .empty)
+        guard let group = run.engine.groups.first else { return [] }
+        switch metric {
+        case .ttft: return group.ttft
+        case .latency: return group.latency
+        case .tpot: return group.tpot
+        case .outputTokens: return group.outputLength
+        case .score(let name):
+            let scores = run.engine.scores.scores
+            return (group.spanScores + group.traceScores.sorted()).compactMap { k in
+                let s = scores[Int(k)]
+                return s.name == name ? s.value : nil
+            }
+        }
+    }
+
+    /// Runs a query's engines over the segments its zone maps cannot rule out and the journal,
+    /// and merges them (not yet finished).
+    private func scan(_ query: SpanQuery, prices: PriceBook) throws(StoreError) -> (engine: QueryEngine, scanned: Int, skipped: Int, journal: Int) {
+        // Scores can be given well after their span (feedback a day later): take every score given
+        // since an hour before the range, and let the join match them to the spans in it.
+        let join: ScoreJoin
+        if query.metrics.contains(.quality) {
+            let since = query.filter.from.map { $0 &- 3_600_000_000_000 } ?? .min
+            join = ScoreJoin(scores: try scores(since: since))
+        } else {
+            join = ScoreJoin(scores: [])
+        }
+        let columns = QueryEngine(query: query, prices: prices, scores: join).neededColumns
         let (segments, journal) = try withLock { () throws(StoreError) in
             (try self.segments(), try journalChunks(columns, filter: query.filter))
         }
         let wanted = segments.filter { $0.zone.mayMatch(query.filter) }
-        let tl = Date()
         let workers = min(2, max(1, wanted.count))
-        let engines = EngineSlots(count: workers, query: query, prices: prices)
+        let engines = EngineSlots(count: workers, query: query, prices: prices, scores: join)
         DispatchQueue.concurrentPerform(iterations: workers) { w in
-            var engine = QueryEngine(query: query, prices: prices)
+            var engine = QueryEngine(query: query, prices: prices, scores: join)
             do throws(StoreError) {
-                var tRead = 0.0, tDecode = 0.0, tAdd = 0.0
                 for k in stride(from: w, to: wanted.count, by: workers) {
-                    let t0 = Date()
                     guard let chunks = try withLock({ () throws(StoreError) in try segmentChunks(wanted[k].id, columns) }) else { continue }
-                    let t1 = Date()
-                    let batch = try ColumnBatch(chunks: chunks)
-                    let t2 = Date()
-                    engine.add(batch)
-                    let t3 = Date()
-                    tRead += t1.timeIntervalSince(t0); tDecode += t2.timeIntervalSince(t1); tAdd += t3.timeIntervalSince(t2)
-                }
-                if ProcessInfo.processInfo.environment["LANTERN_QUERY_TIMING"] != nil {
-                    FileHandle.standardError.write(Data("worker \(w): read \(Int(tRead * 1000)) ms, decode \(Int(tDecode * 1000)) ms, add \(Int(tAdd * 1000)) ms\n".utf8))
+                    engine.add(try ColumnBatch(chunks: chunks))
                 }
                 if w == 0 { for chunks in journal { engine.add(try ColumnBatch(chunks: chunks)) } }
             } catch {
@@ -570,18 +704,10 @@ extension SQLiteSpanStore {
             engines.set(w, engine)
         }
         if let error = engines.error { throw error }
-        let tw = Date()
         var all = engines.takeAll()
         var total = all.removeFirst()
         for e in all { total.merge(e) }
-        all.removeAll()
-        let tm = Date()
-        let groups = total.finish()
-        if ProcessInfo.processInfo.environment["LANTERN_QUERY_TIMING"] != nil {
-            FileHandle.standardError.write(Data("list \(Int(tl.timeIntervalSince(t0) * 1000)) ms, workers \(Int(tw.timeIntervalSince(tl) * 1000)) ms, merge \(Int(tm.timeIntervalSince(tw) * 1000)) ms, finish \(Int(Date().timeIntervalSince(tm) * 1000)) ms\n".utf8))
-        }
-        return QueryResult(groupBy: query.groupBy, groups: groups, segmentsScanned: wanted.count,
-                           segmentsSkipped: segments.count - wanted.count, journalBatchesScanned: journal.count)
+        return (total, wanted.count, segments.count - wanted.count, journal.count)
     }
 }
 
@@ -591,8 +717,8 @@ private final class EngineSlots: @unchecked Sendable {
     private(set) var engines: [QueryEngine]
     private(set) var error: StoreError?
 
-    init(count: Int, query: SpanQuery, prices: PriceBook) {
-        engines = (0..<count).map { _ in QueryEngine(query: query, prices: prices) }
+    init(count: Int, query: SpanQuery, prices: PriceBook, scores: ScoreJoin) {
+        engines = (0..<count).map { _ in QueryEngine(query: query, prices: prices, scores: scores) }
     }
 
     func set(_ i: Int, _ e: QueryEngine) { lock.lock(); engines[i] = e; lock.unlock() }

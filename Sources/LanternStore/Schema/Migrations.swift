@@ -45,6 +45,18 @@ enum Migrations {
             attributes TEXT NOT NULL, distribution TEXT NOT NULL, origin TEXT NOT NULL);
         CREATE INDEX metric_points_by_name_time ON metric_points(name, time_unix_nano);
         """),
+        (3, """
+        -- Quality signals: evaluator scores and user feedback, one row per client-supplied id.
+        CREATE TABLE scores(
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            trace_id BLOB NOT NULL, span_id BLOB,
+            name TEXT NOT NULL, value REAL, label TEXT, comment TEXT,
+            source TEXT NOT NULL,
+            time_unix_nano INTEGER NOT NULL);
+        CREATE INDEX scores_by_time ON scores(time_unix_nano);
+        CREATE INDEX scores_by_trace ON scores(trace_id);
+        """),
     ]
 
     static var latest: Int { all.last!.version }

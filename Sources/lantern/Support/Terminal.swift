@@ -57,28 +57,10 @@ func renderTable(header: [String], rows: [[String]]) -> String {
 /// Parses a time: `2025-06-01`, `2025-06-01T12:00:00Z`, a Unix time in seconds or nanoseconds,
 /// or a duration before now (`90m`, `24h`, `7d`).
 func parseTime(_ text: String, now: Date = Date()) -> Int64? {
-    if let last = text.last, "smhd".contains(last), let ago = Quantity.durationNanos(text) {
-        return Int64(exactly: (now.timeIntervalSince1970 * 1e9).rounded()).map { $0 - ago }
-    }
-    if let n = Int64(text) {
-        // Nanoseconds, milliseconds or seconds, told apart by magnitude; nil when out of range.
-        if n.magnitude >= 1_000_000_000_000_000 { return n }
-        let (v, overflow) = n.multipliedReportingOverflow(by: n.magnitude >= 100_000_000_000 ? 1_000_000 : 1_000_000_000)
-        return overflow ? nil : v
-    }
-    let f = ISO8601DateFormatter()
-    for options: ISO8601DateFormatter.Options in [[.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime], [.withFullDate]] {
-        f.formatOptions = options
-        if let d = f.date(from: text) { return Int64(d.timeIntervalSince1970 * 1e9) }
-    }
-    return nil
+    TimeExpression.parse(text, nowUnixNano: Int64((now.timeIntervalSince1970 * 1e9).rounded()))
 }
 
-func formatTime(_ unixNano: Int64) -> String {
-    let f = ISO8601DateFormatter()
-    f.formatOptions = [.withInternetDateTime]
-    return f.string(from: Date(timeIntervalSince1970: Double(unixNano) / 1e9))
-}
+func formatTime(_ unixNano: Int64) -> String { TimeExpression.format(unixNano) }
 
 func formatCount(_ n: Int64) -> String {
     n >= 10_000_000 ? String(format: "%.1fM", Double(n) / 1e6) : n >= 100_000 ? String(format: "%.0fk", Double(n) / 1e3) : String(n)
