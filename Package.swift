@@ -112,7 +112,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
-            name: "LanternAnalyzerTests", dependencies: ["LanternAnalyzer"],
+            name: "LanternAnalyzerTests", dependencies: ["LanternAnalyzer", "LanternModel"],
             exclude: ["Resources"], swiftSettings: strict
         ),
         .testTarget(name: "LanternCLITests", dependencies: ["LanternTesting"], swiftSettings: strict),

@@ -1,7 +1,11 @@
 /// Human-written durations and sizes, as used on the command line and in configuration files.
 public enum Quantity {
-    /// `45s`, `90m`, `12h`, `30d` as nanoseconds; nil when the text is not one of those.
+    /// `250ms`, `45s`, `90m`, `12h`, `30d` as nanoseconds; nil when the text is not one of those.
     public static func durationNanos(_ text: String) -> Int64? {
+        if text.hasSuffix("ms") {
+            guard let n = Double(text.dropLast(2)), n >= 0, n.isFinite else { return nil }
+            return Int64(exactly: (n * 1e6).rounded())
+        }
         guard let unit = text.last, let n = Double(text.dropLast()), n >= 0, n.isFinite else { return nil }
         let seconds: Double
         switch unit {

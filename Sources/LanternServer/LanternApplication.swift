@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import LanternAnalyzer
 import LanternCollector
 import LanternModel
 import LanternStore
@@ -33,11 +34,15 @@ public struct ServerContext: Sendable {
     public let exposition: (@Sendable () -> [UInt8])?
     /// The price tables costs are computed with.
     public let prices: PriceBook
+    /// The monitors evaluated while serving, when a monitors file has rules.
+    public let monitors: MonitorRunner?
 
     public init(store: SQLiteSpanStore, configuration: ServerConfiguration, metrics: ServerMetrics = ServerMetrics(),
-                logger: Logger = Logger(label: "lantern"), exposition: (@Sendable () -> [UInt8])? = nil, prices: PriceBook = .empty) throws {
+                logger: Logger = Logger(label: "lantern"), exposition: (@Sendable () -> [UInt8])? = nil, prices: PriceBook = .empty,
+                monitors: MonitorConfiguration = MonitorConfiguration(), clock: @escaping MonitorRunner.Clock = MonitorRunner.systemClock) throws {
         self.store = store
         self.prices = prices
+        self.monitors = monitors.rules.isEmpty ? nil : MonitorRunner(configuration: monitors, store: store, prices: prices, clock: clock)
         self.configuration = configuration
         self.metrics = metrics
         self.logger = logger
@@ -49,11 +54,14 @@ public struct ServerContext: Sendable {
     }
 }
 
-/// The services that run beside the HTTP server: the sealer and, when configured, retention.
+/// The services that run beside the HTTP server: the sealer and, when configured, retention and the monitors.
 public func backgroundServices(context: ServerContext) -> [any Service] {
     var services: [any Service] = [SealerService(store: context.store)]
     if context.configuration.retention.isEnabled {
         services.append(RetentionService(store: context.store, retention: context.configuration.retention, logger: context.logger))
+    }
+    if let runner = context.monitors {
+        services.append(MonitorService(runner: runner, logger: context.logger))
     }
     return services
 }

@@ -31,7 +31,7 @@ struct Lantern: AsyncParsableCommand {
         commandName: "lantern",
         abstract: "Observability and release control for applications that call LLMs.",
         discussion: "Spans are kept in one SQLite file: --db PATH, else $LANTERN_DB, else ./lantern.db.",
-        subcommands: [ServeCommand.self, DemoCommand.self, KeysCommand.self, IngestCommand.self, QueryCommand.self, ReportCommand.self, DriftCommand.self, TracesCommand.self, MetricsCommand.self, StatsCommand.self, RetentionCommand.self, BenchCommand.self, CrashTestAppendCommand.self]
+        subcommands: [ServeCommand.self, DemoCommand.self, KeysCommand.self, IngestCommand.self, QueryCommand.self, ReportCommand.self, DriftCommand.self, MonitorsCommand.self, TracesCommand.self, MetricsCommand.self, StatsCommand.self, RetentionCommand.self, BenchCommand.self, CrashTestAppendCommand.self]
     )
 }
 

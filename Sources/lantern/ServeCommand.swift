@@ -1,4 +1,5 @@
 import ArgumentParser
+import LanternAnalyzer
 import Foundation
 import Hummingbird
 import LanternGRPC
@@ -33,6 +34,7 @@ struct ServeCommand: AsyncParsableCommand {
     var db: String?
     @Option(help: "A configuration file (default: $LANTERN_CONFIG if set).") var config: String?
     @OptionGroup var priceOptions: PriceOptions
+    @Option(help: "A monitors file to evaluate while serving (overrides the config's monitors).") var monitors: String?
     @Option(help: "Address to listen on, for OTLP/HTTP and OTLP/gRPC (overrides the hosts of listen.http and listen.grpc).") var host: String?
     @Option(help: "Port for OTLP/HTTP (overrides listen.http).") var port: Int?
     @Option(help: "Port for OTLP/gRPC (overrides listen.grpc); 0 turns OTLP/gRPC off.") var grpcPort: Int?
@@ -77,6 +79,13 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             problems.append("\(error)")
         }
+        if let monitors { settings.monitorsPath = monitors }
+        var monitorConfiguration = MonitorConfiguration()
+        if let path = settings.monitorsPath {
+            let (loaded, monitorProblems) = MonitorFile.load(path: path)
+            monitorConfiguration = loaded
+            problems += monitorProblems.map(\.description)
+        }
         let databasePath = db ?? settings.databasePath ?? ProcessInfo.processInfo.environment["LANTERN_DB"] ?? "lantern.db"
         if !problems.isEmpty {
             for p in problems { printError("configuration: \(p)") }
@@ -93,6 +102,7 @@ struct ServeCommand: AsyncParsableCommand {
               redaction     \(settings.redaction.builtins.joined(separator: ", "))\(settings.redaction.patterns.isEmpty ? "" : " + " + settings.redaction.patterns.map(\.name).joined(separator: ", "))
               variants      \(settings.variants.count) mapping(s)
               retention     \(settings.retention.isEnabled ? "on" : "off")
+              monitors      \(settings.monitorsPath.map { "\(monitorConfiguration.rules.count) rule(s) from \($0)" } ?? "none")
               limits        body \(settings.limits.maxBodyBytes) B, queue \(settings.limits.maxQueuedSpans) spans, in flight \(settings.limits.maxInFlightBytes) B
             """)
             return
@@ -110,7 +120,8 @@ struct ServeCommand: AsyncParsableCommand {
             "ingest_keys": "\(settings.auth.ingestKeys.count)", "config": "\(configPath ?? "defaults")",
         ])
         let prices = try loadPrices(priceOptions.prices)
-        let context = try ServerContext(store: store, configuration: settings, logger: logger, exposition: exposition, prices: prices)
+        let context = try ServerContext(store: store, configuration: settings, logger: logger, exposition: exposition, prices: prices,
+                                        monitors: monitorConfiguration)
         let grpc: [any Service] = settings.grpc.map { [OTLPGRPCServer(context: context, listener: $0)] } ?? []
         try await buildApplication(context: context, services: grpc).runService()
         try store.compact()

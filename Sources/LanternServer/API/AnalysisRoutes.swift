@@ -44,6 +44,9 @@ enum AnalysisRoutes {
                 return try context.store.scores(traceID: trace)
             }
         }
+        router.get("/api/v1/monitors") { request, _ -> Response in
+            try await answer(request, context) { _ in await MonitorStatusList.current(context.monitors) }
+        }
         router.post("/api/v1/scores") { request, _ -> Response in try await receiveScores(request, kind: .score, context: context) }
         router.post("/api/v1/feedback") { request, _ -> Response in try await receiveScores(request, kind: .feedback, context: context) }
     }
@@ -107,6 +110,47 @@ enum AnalysisRoutes {
 
     static func json<T: Encodable>(_ status: Int, _ value: T) -> Response {
         APIResponse.json(status, value)
+    }
+}
+
+/// `GET /api/v1/monitors`: every rule with the state of each of its groups.
+struct MonitorStatusList: Encodable {
+    struct Monitor: Encodable {
+        var name: String
+        var metric: String
+        var groupBy: [GroupKey]
+        var windowSeconds: Double
+        var everySeconds: Double
+        var lastEvaluated: Int64?
+        var groups: [Group]
+    }
+
+    struct Group: Encodable {
+        var group: [String: String]
+        var state: MonitorState
+        var since: Int64
+        var evaluatedAt: Int64
+        var value: Double?
+        var sampleCount: Int
+        var message: String
+    }
+
+    var monitors: [Monitor]
+
+    static func current(_ runner: MonitorRunner?) async -> MonitorStatusList {
+        guard let runner else { return MonitorStatusList(monitors: []) }
+        let rules = await runner.configuration.rules
+        let machine = await runner.machine
+        return MonitorStatusList(monitors: rules.map { rule in
+            let groups = machine.statuses.filter { $0.key.monitor == rule.name }
+                .map { key, s in
+                    Group(group: key.group, state: s.state, since: s.since, evaluatedAt: s.evaluatedAt, value: s.value,
+                          sampleCount: s.sampleCount, message: s.message)
+                }
+                .sorted { MonitorEvaluator.describe($0.group) < MonitorEvaluator.describe($1.group) }
+            return Monitor(name: rule.name, metric: rule.metric, groupBy: rule.groupBy, windowSeconds: Double(rule.windowNanos) / 1e9,
+                           everySeconds: Double(rule.everyNanos) / 1e9, lastEvaluated: machine.lastEvaluated[rule.name], groups: groups)
+        })
     }
 }
 

@@ -37,10 +37,11 @@ public enum ConfigurationFile {
             return (config, [ConfigurationProblem(file: file, line: 0, message: "not valid YAML: \(error)")])
         }
         guard let root else { return (config, []) }
-        guard let top = reader.mapping(root, "the top level", keys: ["database", "listen", "limits", "auth", "redaction", "variants", "retention", "log"]) else {
+        guard let top = reader.mapping(root, "the top level", keys: ["database", "listen", "limits", "auth", "redaction", "variants", "retention", "monitors", "log"]) else {
             return (config, reader.problems)
         }
         if let node = top["database"] { config.databasePath = reader.string(node, "database") }
+        if let node = top["monitors"] { config.monitorsPath = reader.string(node, "monitors") }
         if let node = top["listen"], let listen = reader.mapping(node, "listen", keys: ["http", "grpc"]) {
             if let http = listen["http"], let text = reader.string(http, "listen.http") {
                 if let listener = parseListener(text) { config.http = listener } else {

@@ -80,6 +80,8 @@ public struct ServerConfiguration: Sendable {
     /// Variant tagging for spans that carry no `lantern.variant`; the first matching rule wins.
     public var variants: [VariantRule] = []
     public var retention = Retention()
+    /// A monitors file (`collectors/monitors.yaml` is the example) evaluated inside `lantern serve`.
+    public var monitorsPath: String?
     public var logging = Logging()
 
     public init() {}
