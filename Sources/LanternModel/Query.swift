@@ -301,9 +301,20 @@ public protocol SpanStore: Sendable {
     /// Every stored span of one trace, in start order.
     func trace(_ id: TraceID) async throws -> [CanonicalSpan]
     func stats() async throws -> StoreStats
+    /// Several aggregates; a store may answer queries that share a filter in one pass.
+    func queryMany(_ queries: [SpanQuery], prices: PriceBook) async throws -> [QueryResult]
     /// Every value of a per-span metric over the spans a filter selects (a drift test's sample).
     func samples(_ metric: SampleMetric, filter: SpanFilter) async throws -> [Double]
     /// Stores scores and feedback, once per id.
     func appendScores(_ scores: [Score]) async throws -> [ScoreWriteOutcome]
     func applyRetention(_ policy: RetentionPolicy, nowUnixNano: Int64) async throws -> RetentionResult
+}
+
+extension SpanStore {
+    /// One query after another.
+    public func queryMany(_ queries: [SpanQuery], prices: PriceBook) async throws -> [QueryResult] {
+        var out: [QueryResult] = []
+        for q in queries { out.append(try await query(q, prices: prices)) }
+        return out
+    }
 }

@@ -431,6 +431,7 @@ public final class SQLiteSpanStore: @unchecked Sendable {
 extension SQLiteSpanStore: SpanStore {
     public func append(_ spans: [CanonicalSpan]) async throws { try appendNow(spans) }
     public func query(_ query: SpanQuery, prices: PriceBook) async throws -> QueryResult { try queryNow(query, prices: prices) }
+    public func queryMany(_ queries: [SpanQuery], prices: PriceBook) async throws -> [QueryResult] { try queryManyNow(queries, prices: prices) }
     public func trace(_ id: TraceID) async throws -> [CanonicalSpan] { try traceNow(id) }
     public func stats() async throws -> StoreStats { try statsNow() }
     public func samples(_ metric: SampleMetric, filter: SpanFilter) async throws -> [Double] { try samplesNow(metric, filter: filter) }

@@ -44,7 +44,7 @@ struct ReportCommand: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var priceOptions: PriceOptions
     @OptionGroup var filter: AnalysisFilterOptions
-    @Option(name: .customLong("by"), help: "Comma-separated dimensions of the rows (default: model,variant).") var by = "model,variant"
+    @Option(name: .customLong("by"), help: "Comma-separated dimensions of the rows.") var by = "model,variant"
     @Flag(name: .long, help: "Print the report as JSON.") var json = false
     @Option(name: .long, help: "Also write the report as a self-contained HTML file.") var html: String?
 
@@ -78,7 +78,19 @@ struct ReportCommand: AsyncParsableCommand {
 
     /// An API parameter error phrased with the command's option names.
     static func optionMessage(_ e: APIParameterError) -> String {
-        "--\(e.parameter.replacingOccurrences(of: "_", with: "-")): \(e.message)"
+        func option(_ name: String) -> String {
+            switch name {
+            case "group_by": return "--by"
+            case "subject": return "<subject>"
+            default: return "--" + name.replacingOccurrences(of: "_", with: "-")
+            }
+        }
+        var message = e.message
+        for name in ["reference_variant", "candidate_variant", "reference_from", "reference_until", "candidate_from", "candidate_until", "min_samples"] {
+            message = message.replacingOccurrences(of: name, with: option(name))
+        }
+        message = message.replacingOccurrences(of: "must be before until", with: "must be before --until")
+        return "\(option(e.parameter)): \(message)"
     }
 
     static func table(_ report: Report) -> String {
@@ -101,7 +113,11 @@ struct ReportCommand: AsyncParsableCommand {
                           formatCount(row.tokens.input), formatCount(row.tokens.output), cost,
                           String(format: "%.1f", row.refusalRate * 100), quality.isEmpty ? "-" : quality]
         }
-        let rows = report.rows.map { r in cells(r, key: report.groupBy.map { r.key[$0.rawValue].flatMap { $0.isEmpty ? nil : $0 } ?? "-" }) }
+        func keyCell(_ row: ReportRow, _ k: GroupKey) -> String {
+            guard let v = row.key[k.rawValue], !v.isEmpty else { return "-" }
+            return k.bucketNanos != nil ? formatTime(Int64(v) ?? 0) : v
+        }
+        let rows = report.rows.map { r in cells(r, key: report.groupBy.map { keyCell(r, $0) }) }
             + [cells(report.total, key: report.groupBy.indices.map { $0 == 0 ? "TOTAL" : "" })]
         return out + renderTable(header: header, rows: rows)
     }
@@ -123,12 +139,12 @@ struct DriftCommand: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @Argument(help: "What to compare, e.g. ttft or finish_reason.") var subject: String
     @OptionGroup var filter: AnalysisFilterOptions
-    @Option var referenceVariant: String?
-    @Option var candidateVariant: String?
-    @Option var referenceFrom: String?
-    @Option var referenceUntil: String?
-    @Option var candidateFrom: String?
-    @Option var candidateUntil: String?
+    @Option(help: "The reference variant (with --candidate-variant).") var referenceVariant: String?
+    @Option(help: "The candidate variant (with --reference-variant).") var candidateVariant: String?
+    @Option(help: "Start of the reference window (default: a day before its end).") var referenceFrom: String?
+    @Option(help: "End of the reference window (default: now).") var referenceUntil: String?
+    @Option(help: "Start of the candidate window (default: a day before its end).") var candidateFrom: String?
+    @Option(help: "End of the candidate window (default: now).") var candidateUntil: String?
     @Option(help: "Comma-separated tests (default: every test that applies).") var tests: String?
     @Option(help: "Fewest values per side for a verdict.") var minSamples = 30
     @Option(help: "Significance level of the hypothesis tests.") var alpha = 0.05

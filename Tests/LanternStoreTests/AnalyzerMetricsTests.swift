@@ -1,6 +1,7 @@
 import Foundation
 import LanternAnalyzer
 import LanternModel
+import LanternTesting
 import Testing
 @testable import LanternStore
 
@@ -100,6 +101,35 @@ struct AnalyzerMetricsTests {
             #expect(cand.spansWithFeedback == 1, "\(state)")
             let values = try store.samplesNow(.score("relevance"), filter: SpanFilter(variants: ["base"]))
             #expect(values.sorted() == [0.5, 0.9], "\(state)")
+        }
+    }
+
+    @Test("queries sharing a filter answered in one pass equal the same queries run one by one")
+    func sharedScan() throws {
+        let t = dayNanos(20)
+        var rng = SplitMix64(seed: 7)
+        let models = ["a", "b", "c"], reasons = ["stop", "length", "content_filter"]
+        let spans = (0..<300).map { i -> CanonicalSpan in
+            let r = rng.next()
+            let hasTokens = r % 3 != 0
+            return makeSpan(UInt64(i + 1), at: t + Int64(i) * seconds(7), duration: seconds(1 + Int64(r % 5)),
+                            operation: r % 7 == 0 ? nil : "chat", requestModel: r % 11 == 0 ? nil : models[Int(r % 3)],
+                            input: hasTokens ? Int64(r % 1000) : nil, output: hasTokens ? Int64(r % 300) : nil,
+                            ttft: r % 4 == 0 ? nil : Double(r % 900) / 1000, variant: r % 2 == 0 ? "base" : "cand",
+                            status: r % 9 == 0 ? .error : .ok, errorType: r % 18 == 0 ? "timeout" : nil,
+                            finishReason: reasons[Int(r % 3)])
+        }
+        let filter = SpanFilter(from: t, until: t + dayNanos(1), genAIOnly: true)
+        let queries = [
+            SpanQuery(filter: filter, groupBy: [.model, .variant]),
+            SpanQuery(filter: filter, groupBy: [], metrics: [.count, .errors]),
+            SpanQuery(filter: filter, groupBy: [.hour, .variant], metrics: [.count, .errors, .ttft, .latency, .cost], quantiles: [0.95]),
+            SpanQuery(filter: filter, groupBy: [.finishReason], metrics: [.mixes, .tpot]),
+        ]
+        try checkInEveryState(spans) { store, state in
+            let together = try store.queryManyNow(queries, prices: .empty)
+            let alone = try queries.map { try store.queryNow($0, prices: .empty) }
+            #expect(together == alone, "\(state)")
         }
     }
 

@@ -161,15 +161,15 @@ public enum ReportBuilder {
     /// Every metric a report shows.
     public static let metrics: Set<QueryMetric> = Set(QueryMetric.allCases)
 
-    /// Runs the report's queries (rows, total, timeline) and assembles them.
+    /// Runs the report's queries (rows, total, timeline; one pass over the store where it can) and assembles them.
     public static func build(_ request: ReportRequest, store: any SpanStore, prices: PriceBook) async throws -> Report {
         let filter = request.spanFilter
-        let rows = try await store.query(SpanQuery(filter: filter, groupBy: request.groupBy, metrics: metrics, quantiles: request.quantiles), prices: prices)
-        let total = try await store.query(SpanQuery(filter: filter, groupBy: [], metrics: metrics, quantiles: request.quantiles), prices: prices)
-        let bucket = request.bucket
-        let timeline = try await store.query(SpanQuery(filter: filter, groupBy: [bucket, .variant], metrics: [.count, .errors, .ttft, .latency, .cost],
-                                                       quantiles: [0.95]), prices: prices)
-        return assemble(request, rows: rows, total: total, timeline: timeline)
+        let results = try await store.queryMany([
+            SpanQuery(filter: filter, groupBy: request.groupBy, metrics: metrics, quantiles: request.quantiles),
+            SpanQuery(filter: filter, groupBy: [], metrics: metrics, quantiles: request.quantiles),
+            SpanQuery(filter: filter, groupBy: [request.bucket, .variant], metrics: [.count, .errors, .ttft, .latency, .cost], quantiles: [0.95]),
+        ], prices: prices)
+        return assemble(request, rows: results[0], total: results[1], timeline: results[2])
     }
 
     /// Assembles a report from query results (pure).

@@ -99,7 +99,7 @@ public enum MonitorEvaluator {
         }
         guard count >= rule.minSamples else {
             return MonitorEvaluation(group: row.key, state: .noData, value: value, sampleCount: count,
-                                     message: "\(rule.name): \(count) samples, fewer than the minimum \(rule.minSamples)\(detail)")
+                                     message: "\(rule.name): \(count) samples, fewer than the minimum \(rule.minSamples)\(suffix(row.key, nil))")
         }
         let state = state(of: value, under: threshold)
         let message: String

@@ -20,7 +20,7 @@ public enum MonitorFile {
 
     static let topKeys = ["webhooks", "monitors"]
     static let ruleKeys = ["name", "metric", "filter", "group_by", "window", "every", "threshold", "drift", "min_samples", "notify"]
-    static let filterKeys = ["services", "models", "variants", "environments", "operations"]
+    static let filterKeys = ["services", "models", "variants", "environments", "operations", "all_spans"]
     static let webhookKeys = ["url", "headers", "timeout", "max_attempts", "backoff"]
     static let thresholdKeys = ["direction", "warning", "alert"]
     static let driftKeys = ["test", "reference", "warning_p", "alert_p", "warning", "alert"]
@@ -122,8 +122,16 @@ public enum MonitorFile {
             return nil
         }
         let what = "monitor '\(name)'"
-        var filter = SpanFilter()
+        // Like `lantern report`: GenAI spans only unless the filter says all_spans: true.
+        var filter = SpanFilter(genAIOnly: true)
         if let n = m["filter"], let f = r.mapping(n, "\(what).filter", keys: filterKeys) {
+            if let a = f["all_spans"] {
+                switch a.scalar?.string.lowercased() {
+                case "true": filter.genAIOnly = false
+                case "false": filter.genAIOnly = true
+                default: r.problem(a, "\(what).filter.all_spans: expected true or false")
+                }
+            }
             func list(_ key: String) -> [String] { f[key].map { r.strings($0, "\(what).filter.\(key)") } ?? [] }
             filter.services = list("services")
             filter.models = list("models")

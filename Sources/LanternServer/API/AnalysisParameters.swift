@@ -133,12 +133,13 @@ public struct AnalysisParameters: Sendable {
     public func sides() throws(APIParameterError) -> (reference: ComparisonSide, candidate: ComparisonSide) {
         let common = try filter()
         let refVariant = try single("reference_variant"), candVariant = try single("candidate_variant")
-        let windowed = ["reference_from", "reference_until"].contains { name in items.contains { $0.name == name } }
+        let referenceWindow = items.contains { $0.name == "reference_from" || $0.name == "reference_until" }
+        let candidateWindow = items.contains { $0.name == "candidate_from" || $0.name == "candidate_until" }
         if (refVariant == nil) != (candVariant == nil) {
             throw APIParameterError(parameter: refVariant == nil ? "reference_variant" : "candidate_variant",
                                     message: "give both reference_variant and candidate_variant, or neither")
         }
-        guard refVariant != nil || windowed else {
+        guard refVariant != nil || referenceWindow || candidateWindow else {
             throw APIParameterError(parameter: "reference_variant", message: "say what to compare: reference_variant and candidate_variant, or reference_from and reference_until")
         }
         var reference = common, candidate = common
@@ -148,17 +149,17 @@ public struct AnalysisParameters: Sendable {
             candidate.variants = [c]
             labels = (r, c)
         }
-        if windowed {
+        if referenceWindow {
             let (from, until) = try range(prefix: "reference_")
             reference.from = from
             reference.until = until
-            if items.contains(where: { $0.name == "candidate_from" || $0.name == "candidate_until" }) {
-                let (cf, cu) = try range(prefix: "candidate_")
-                candidate.from = cf
-                candidate.until = cu
-            }
-            if refVariant == nil { labels = ("reference window", "candidate window") }
         }
+        if candidateWindow {
+            let (from, until) = try range(prefix: "candidate_")
+            candidate.from = from
+            candidate.until = until
+        }
+        if refVariant == nil { labels = ("reference window", "candidate window") }
         return (ComparisonSide(label: labels.0, filter: reference), ComparisonSide(label: labels.1, filter: candidate))
     }
 

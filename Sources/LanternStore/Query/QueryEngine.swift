@@ -268,6 +268,9 @@ struct QueryEngine {
         let reasoning = b.nullableInts[.reasoningTokens] ?? (empty64, none), reported = b.doubles[.reportedCost] ?? (emptyD, none)
         let reqCodes = b.strings[.requestModel]?.codes ?? empty64, respCodes = b.strings[.responseModel]?.codes ?? empty64
         _ = all
+        // Whether this query reads the token columns (`neededColumns`): a batch decoded for several
+        // queries may carry them when this one did not ask, and must not change its answer.
+        let tokenColumnsRead = wantTokens || metrics.contains(.tpot) || metrics.contains(.outputLength) || query.filter.genAIOnly
         let wantTPOT = metrics.contains(.tpot) && b.ints[.duration] != nil
         let wantOutputLength = metrics.contains(.outputLength)
         // Mixes are counted per (group, local code) in flat tables and folded into the groups' maps after the batch.
@@ -347,7 +350,7 @@ struct QueryEngine {
                 if callsModel {
                     groups[g].result.modelSpans += 1
                     if ttft.1[i] { groups[g].result.modelSpansWithTTFT += 1 }
-                    if input.present[i] || output.present[i] { groups[g].result.modelSpansWithTokens += 1 }
+                    if tokenColumnsRead && (input.present[i] || output.present[i]) { groups[g].result.modelSpansWithTokens += 1 }
                 }
                 if hasStatus && status[i] == 2 { groups[g].result.errors += 1 }
                 if hasDuration { groups[g].latency.append(Double(max(0, duration[i])) / 1e9) }
@@ -641,29 +644,45 @@ enum Selection {
 extension SQLiteSpanStore {
     /// Aggregates stored spans (sealed and journal) for a query, decoding segments on two threads.
     public func queryNow(_ query: SpanQuery, prices: PriceBook) throws(StoreError) -> QueryResult {
+        try queryManyNow([query], prices: prices)[0]
+    }
+
+    /// Several aggregates over the same filter in one pass: each segment is read and decoded once
+    /// and fed to every query's engine (a report's rows, total and timeline). Queries whose
+    /// filters differ are run one after another.
+    public func queryManyNow(_ queries: [SpanQuery], prices: PriceBook) throws(StoreError) -> [QueryResult] {
+        guard let first = queries.first else { return [] }
+        guard queries.allSatisfy({ $0.filter == first.filter }) else {
+            var out: [QueryResult] = []
+            for q in queries { out += try queryManyNow([q], prices: prices) }
+            return out
+        }
         let t0 = Date()
-        var run = try scan(query, prices: prices)
-        let groups = run.engine.finish()
+        let run = try scan(queries, prices: prices)
+        var results: [QueryResult] = []
+        for var engine in run.engines {
+            results.append(QueryResult(groupBy: engine.query.groupBy, groups: engine.finish(), segmentsScanned: run.scanned,
+                                       segmentsSkipped: run.skipped, journalBatchesScanned: run.journal))
+        }
         if ProcessInfo.processInfo.environment["LANTERN_QUERY_TIMING"] != nil {
             FileHandle.standardError.write(Data("query \(Int(Date().timeIntervalSince(t0) * 1000)) ms (finish included)\n".utf8))
         }
-        return QueryResult(groupBy: query.groupBy, groups: groups, segmentsScanned: run.scanned,
-                           segmentsSkipped: run.skipped, journalBatchesScanned: run.journal)
+        return results
     }
 
     /// Every value of one per-span metric over the spans a filter selects, in no particular order
     /// (the sample a drift test compares).
     public func samplesNow(_ metric: SampleMetric, filter: SpanFilter) throws(StoreError) -> [Double] {
         let query = SpanQuery(filter: filter, groupBy: [], metrics: [metric.queryMetric])
-        let run = try scan(query, prices: .empty)
-        guard let group = run.engine.groups.first else { return [] }
+        let run = try scan([query], prices: .empty)
+        guard let group = run.engines[0].groups.first else { return [] }
         switch metric {
         case .ttft: return group.ttft
         case .latency: return group.latency
         case .tpot: return group.tpot
         case .outputTokens: return group.outputLength
         case .score(let name):
-            let scores = run.engine.scores.scores
+            let scores = run.engines[0].scores.scores
             return (group.spanScores + group.traceScores.sorted()).compactMap { k in
                 let s = scores[Int(k)]
                 return s.name == name ? s.value : nil
@@ -671,60 +690,68 @@ extension SQLiteSpanStore {
         }
     }
 
-    /// Runs a query's engines over the segments its zone maps cannot rule out and the journal,
-    /// and merges them (not yet finished).
-    private func scan(_ query: SpanQuery, prices: PriceBook) throws(StoreError) -> (engine: QueryEngine, scanned: Int, skipped: Int, journal: Int) {
+    /// Runs the engines of queries that share one filter over the segments its zone maps cannot
+    /// rule out and the journal, each batch decoded once, and merges the workers' engines (not yet
+    /// finished).
+    private func scan(_ queries: [SpanQuery], prices: PriceBook) throws(StoreError) -> (engines: [QueryEngine], scanned: Int, skipped: Int, journal: Int) {
+        let filter = queries[0].filter
         // Scores can be given well after their span (feedback a day later): take every score given
         // since an hour before the range, and let the join match them to the spans in it.
         let join: ScoreJoin
-        if query.metrics.contains(.quality) {
-            let since = query.filter.from.map { $0 &- 3_600_000_000_000 } ?? .min
+        if queries.contains(where: { $0.metrics.contains(.quality) }) {
+            let since = filter.from.map { $0 &- 3_600_000_000_000 } ?? .min
             join = ScoreJoin(scores: try scores(since: since))
         } else {
             join = ScoreJoin(scores: [])
         }
-        let columns = QueryEngine(query: query, prices: prices, scores: join).neededColumns
+        let fresh: @Sendable () -> [QueryEngine] = { queries.map { QueryEngine(query: $0, prices: prices, scores: join) } }
+        let columns = fresh().reduce(into: Set<ColumnID>()) { $0.formUnion($1.neededColumns) }
         let (segments, journal) = try withLock { () throws(StoreError) in
-            (try self.segments(), try journalChunks(columns, filter: query.filter))
+            (try self.segments(), try journalChunks(columns, filter: filter))
         }
-        let wanted = segments.filter { $0.zone.mayMatch(query.filter) }
+        let wanted = segments.filter { $0.zone.mayMatch(filter) }
         let workers = min(2, max(1, wanted.count))
-        let engines = EngineSlots(count: workers, query: query, prices: prices, scores: join)
+        let slots = EngineSlots(workers: workers, fresh())
         DispatchQueue.concurrentPerform(iterations: workers) { w in
-            var engine = QueryEngine(query: query, prices: prices, scores: join)
+            var engines = fresh()
             do throws(StoreError) {
+                func feed(_ batch: ColumnBatch) {
+                    for i in engines.indices { engines[i].add(batch) }
+                }
                 for k in stride(from: w, to: wanted.count, by: workers) {
                     guard let chunks = try withLock({ () throws(StoreError) in try segmentChunks(wanted[k].id, columns) }) else { continue }
-                    engine.add(try ColumnBatch(chunks: chunks))
+                    feed(try ColumnBatch(chunks: chunks))
                 }
-                if w == 0 { for chunks in journal { engine.add(try ColumnBatch(chunks: chunks)) } }
+                if w == 0 { for chunks in journal { feed(try ColumnBatch(chunks: chunks)) } }
             } catch {
-                engines.fail(error)
+                slots.fail(error)
             }
-            engines.set(w, engine)
+            slots.set(w, engines)
         }
-        if let error = engines.error { throw error }
-        var all = engines.takeAll()
+        if let error = slots.error { throw error }
+        var all = slots.takeAll()
         var total = all.removeFirst()
-        for e in all { total.merge(e) }
+        for other in all {
+            for i in total.indices { total[i].merge(other[i]) }
+        }
         return (total, wanted.count, segments.count - wanted.count, journal.count)
     }
 }
 
-/// Per-worker engines of a parallel query.
+/// Per-worker engines of a parallel scan (one engine per query).
 private final class EngineSlots: @unchecked Sendable {
     private let lock = NSLock()
-    private(set) var engines: [QueryEngine]
+    private var engines: [[QueryEngine]]
     private(set) var error: StoreError?
 
-    init(count: Int, query: SpanQuery, prices: PriceBook, scores: ScoreJoin) {
-        engines = (0..<count).map { _ in QueryEngine(query: query, prices: prices, scores: scores) }
+    init(workers: Int, _ empty: [QueryEngine]) {
+        engines = Array(repeating: empty, count: workers)
     }
 
-    func set(_ i: Int, _ e: QueryEngine) { lock.lock(); engines[i] = e; lock.unlock() }
+    func set(_ i: Int, _ e: [QueryEngine]) { lock.lock(); engines[i] = e; lock.unlock() }
 
     /// Moves the engines out (so their buffers are uniquely owned by the caller).
-    func takeAll() -> [QueryEngine] {
+    func takeAll() -> [[QueryEngine]] {
         lock.lock()
         defer { lock.unlock() }
         let out = engines

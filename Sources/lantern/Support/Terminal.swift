@@ -75,5 +75,6 @@ func formatMillis(_ seconds: Double?) -> String {
 func jsonString<T: Encodable>(_ value: T) throws -> String {
     let e = JSONEncoder()
     e.outputFormatting = [.prettyPrinted, .sortedKeys]
+    e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
     return String(decoding: try e.encode(value), as: UTF8.self)
 }
