@@ -46,9 +46,11 @@ let package = Package(
             swiftSettings: strict
         ),
         // Metrics over stored spans: reports and comparisons (Metrics/), drift tests (Drift/), monitors (Monitors/).
+        // Typed reads of YAML nodes with every problem and its line (configuration and monitors files).
+        .target(name: "LanternYAML", dependencies: ["LanternModel", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
         .target(
             name: "LanternAnalyzer",
-            dependencies: ["LanternModel", .product(name: "Yams", package: "Yams")],
+            dependencies: ["LanternModel", "LanternYAML", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
         .target(
@@ -59,7 +61,7 @@ let package = Package(
         .target(
             name: "LanternServer",
             dependencies: [
-                "LanternModel", "LanternCollector", "LanternStore", "LanternAnalyzer",
+                "LanternModel", "LanternCollector", "LanternStore", "LanternAnalyzer", "LanternYAML",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -95,7 +97,7 @@ let package = Package(
             name: "lantern",
             dependencies: [
                 "LanternModel", "LanternStore", "LanternCollector", "LanternPrices", "LanternServer", "LanternGRPC",
-                "LanternAnalyzer",
+                "LanternAnalyzer", "LanternYAML",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -112,14 +114,14 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
-            name: "LanternAnalyzerTests", dependencies: ["LanternAnalyzer", "LanternModel"],
+            name: "LanternAnalyzerTests", dependencies: ["LanternAnalyzer", "LanternModel", "LanternYAML"],
             exclude: ["Resources"], swiftSettings: strict
         ),
         .testTarget(name: "LanternCLITests", dependencies: ["LanternTesting"], swiftSettings: strict),
         .testTarget(
             name: "LanternServerTests",
             dependencies: [
-                "LanternServer", "LanternStore", "LanternCollector", "LanternModel", "LanternTesting", "LanternGRPC",
+                "LanternServer", "LanternStore", "LanternCollector", "LanternModel", "LanternTesting", "LanternGRPC", "LanternYAML",
                 "LanternAnalyzer",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 // A real HTTP listener for the webhook delivery tests.

@@ -3,6 +3,7 @@ import Foundation
 import LanternAnalyzer
 import LanternModel
 import LanternStore
+import LanternYAML
 
 struct MonitorsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,10 +1,11 @@
 import ArgumentParser
-import LanternAnalyzer
 import Foundation
 import Hummingbird
+import LanternAnalyzer
 import LanternGRPC
 import LanternServer
 import LanternStore
+import LanternYAML
 import Logging
 import ServiceLifecycle
 

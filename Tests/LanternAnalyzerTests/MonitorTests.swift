@@ -4,6 +4,7 @@ import FoundationNetworking
 #endif
 import LanternAnalyzer
 import LanternModel
+import LanternYAML
 import Testing
 
 // Monitors: the rules file, the pure evaluator, the state machine on injected times, the webhook

@@ -1,6 +1,7 @@
 import Foundation
 @testable import LanternServer
 import LanternTesting
+import LanternYAML
 import Testing
 
 @Suite("Configuration file, secrets and admission")

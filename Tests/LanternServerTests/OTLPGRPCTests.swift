@@ -6,6 +6,7 @@ import LanternModel
 @testable import LanternServer
 import LanternStore
 import LanternTesting
+import LanternYAML
 import Testing
 
 /// OTLP/gRPC: `lantern serve`'s gRPC listener driven by a real gRPC client (grpcio from

@@ -1,14 +1,10 @@
 import Foundation
 import LanternModel
+import LanternYAML
 import Yams
 
 /// One problem in a monitors file, with the line it is on (0 when it concerns the whole file).
-public struct MonitorProblem: Sendable, Equatable, CustomStringConvertible {
-    public var file: String
-    public var line: Int
-    public var message: String
-    public var description: String { line > 0 ? "\(file):\(line): \(message)" : "\(file): \(message)" }
-}
+public typealias MonitorProblem = YAMLProblem
 
 /// Reads a monitors file (see `collectors/monitors.yaml`) into rules and webhooks, reporting every
 /// problem at once with its line: unknown keys, bad durations and numbers, unknown metrics, tests
@@ -36,7 +32,7 @@ public enum MonitorFile {
 
     /// Parses monitors text.
     public static func parse(yaml text: String, file: String) -> (MonitorConfiguration, [MonitorProblem]) {
-        var r = Reader(file: file)
+        var r = YAMLReader(file: file)
         var config = MonitorConfiguration()
         let root: Node?
         do {
@@ -78,7 +74,7 @@ public enum MonitorFile {
         return (config, r.problems)
     }
 
-    private static func readWebhook(_ name: String, _ node: Node, _ r: inout Reader) -> Webhook? {
+    private static func readWebhook(_ name: String, _ node: Node, _ r: inout YAMLReader) -> Webhook? {
         let what = "webhook '\(name)'"
         guard let m = r.mapping(node, what, keys: webhookKeys) else { return nil }
         let before = r.problems.count
@@ -100,11 +96,11 @@ public enum MonitorFile {
                 }
             }
         }
-        if let n = m["timeout"], let v = r.positiveDuration(n, "\(what).timeout") { webhook.timeout = .nanoseconds(v) }
+        if let n = m["timeout"], let v = r.duration(n, "\(what).timeout", positive: true) { webhook.timeout = .nanoseconds(v) }
         if let n = m["max_attempts"], let v = r.positiveInt(n, "\(what).max_attempts") { webhook.maxAttempts = v }
         if let n = m["backoff"], let b = r.mapping(n, "\(what).backoff", keys: ["initial", "max"]) {
-            if let i = b["initial"], let v = r.positiveDuration(i, "\(what).backoff.initial") { webhook.backoffInitial = .nanoseconds(v) }
-            if let x = b["max"], let v = r.positiveDuration(x, "\(what).backoff.max") { webhook.backoffMax = .nanoseconds(v) }
+            if let i = b["initial"], let v = r.duration(i, "\(what).backoff.initial", positive: true) { webhook.backoffInitial = .nanoseconds(v) }
+            if let x = b["max"], let v = r.duration(x, "\(what).backoff.max", positive: true) { webhook.backoffMax = .nanoseconds(v) }
             if webhook.backoffMax < webhook.backoffInitial {
                 r.problem(b["max"] ?? n, "\(what).backoff: max must be at least initial")
             }
@@ -112,7 +108,7 @@ public enum MonitorFile {
         return r.problems.count == before && url != nil ? webhook : nil
     }
 
-    private static func readRule(_ node: Node, webhooks: Set<String>, _ r: inout Reader) -> MonitorRule? {
+    private static func readRule(_ node: Node, webhooks: Set<String>, _ r: inout YAMLReader) -> MonitorRule? {
         guard let m = r.mapping(node, "a monitor", keys: ruleKeys) else { return nil }
         let before = r.problems.count
         guard let nameNode = m["name"], let name = r.string(nameNode, "monitors.name"), !name.isEmpty else {
@@ -155,9 +151,9 @@ public enum MonitorFile {
             }
         }
         var window: Int64?
-        if let n = m["window"] { window = r.positiveDuration(n, "\(what).window") } else { r.problem(node, "\(what): needs a 'window' (e.g. 15m)") }
+        if let n = m["window"] { window = r.duration(n, "\(what).window", positive: true) } else { r.problem(node, "\(what): needs a 'window' (e.g. 15m)") }
         var every = MonitorRule.defaultEveryNanos
-        if let n = m["every"], let v = r.positiveDuration(n, "\(what).every") {
+        if let n = m["every"], let v = r.duration(n, "\(what).every", positive: true) {
             if v < 1_000_000_000 { r.problem(n, "\(what).every: must be at least 1s") } else { every = v }
         }
         var minSamples = MonitorRule.defaultMinSamples
@@ -204,14 +200,14 @@ public enum MonitorFile {
                            condition: condition, minSamples: minSamples, notify: notify)
     }
 
-    private static func checkThresholdMetric(_ metric: String, _ node: Node, _ what: String, _ r: inout Reader) {
+    private static func checkThresholdMetric(_ metric: String, _ node: Node, _ what: String, _ r: inout YAMLReader) {
         guard !thresholdMetrics.contains(metric) else { return }
         var hint = ""
         if DriftSubject(metric) != nil { hint = "; '\(metric)' is a drift subject, a threshold needs a figure such as \(metric)_p95" }
         r.problem(node, "\(what).metric: '\(metric)' is not one of \(thresholdMetrics.joined(separator: ", "))\(hint)")
     }
 
-    private static func readThreshold(_ node: Node, _ what: String, _ r: inout Reader) -> MonitorRule.Threshold? {
+    private static func readThreshold(_ node: Node, _ what: String, _ r: inout YAMLReader) -> MonitorRule.Threshold? {
         guard let m = r.mapping(node, "\(what).threshold", keys: thresholdKeys) else { return nil }
         var direction: MonitorRule.Threshold.Direction?
         if let n = m["direction"], let text = r.string(n, "\(what).threshold.direction") {
@@ -233,7 +229,7 @@ public enum MonitorFile {
         return threshold
     }
 
-    private static func readDrift(_ node: Node, subject: DriftSubject?, window: Int64?, _ what: String, _ r: inout Reader) -> MonitorRule.Drift? {
+    private static func readDrift(_ node: Node, subject: DriftSubject?, window: Int64?, _ what: String, _ r: inout YAMLReader) -> MonitorRule.Drift? {
         guard let m = r.mapping(node, "\(what).drift", keys: driftKeys) else { return nil }
         var test: DriftTest?
         if let n = m["test"], let text = r.string(n, "\(what).drift.test") {
@@ -300,66 +296,5 @@ public enum MonitorFile {
         }
         guard let subject, referenceOK, !wrongKeys else { return nil }
         return MonitorRule.Drift(subject: subject, test: test, reference: reference, threshold: threshold)
-    }
-
-    /// Reads typed values out of nodes, collecting problems instead of stopping at the first.
-    struct Reader {
-        let file: String
-        var problems: [MonitorProblem] = []
-
-        mutating func problem(_ node: Node, _ message: String) {
-            problems.append(MonitorProblem(file: file, line: node.mark?.line ?? 0, message: message))
-        }
-
-        /// A mapping; with `keys`, every other key is a problem.
-        mutating func mapping(_ node: Node, _ what: String, keys: [String]?) -> Node.Mapping? {
-            guard let m = node.mapping else {
-                problem(node, "\(what) must be a mapping" + (keys.map { " with keys \($0.joined(separator: ", "))" } ?? ""))
-                return nil
-            }
-            if let keys {
-                for key in m.keys where !keys.contains(key.string ?? "") {
-                    problem(key, "unknown key '\(key.string ?? "?")' in \(what) (known: \(keys.joined(separator: ", ")))")
-                }
-            }
-            return m
-        }
-
-        mutating func string(_ node: Node, _ what: String) -> String? {
-            guard let s = node.scalar?.string else {
-                problem(node, "\(what): must be a single value")
-                return nil
-            }
-            return s
-        }
-
-        /// A list of values, or one value.
-        mutating func strings(_ node: Node, _ what: String) -> [String] {
-            (node.sequence.map(Array.init) ?? [node]).compactMap { string($0, what) }
-        }
-
-        mutating func number(_ node: Node, _ what: String) -> Double? {
-            guard let text = node.scalar?.string, let v = Double(text.replacingOccurrences(of: "_", with: "")), v.isFinite else {
-                problem(node, "\(what): '\(node.scalar?.string ?? "?")' is not a number")
-                return nil
-            }
-            return v
-        }
-
-        mutating func positiveInt(_ node: Node, _ what: String) -> Int? {
-            guard let v = node.int, v > 0 else {
-                problem(node, "\(what): must be a positive whole number")
-                return nil
-            }
-            return v
-        }
-
-        mutating func positiveDuration(_ node: Node, _ what: String) -> Int64? {
-            guard let text = node.scalar?.string, let v = Quantity.durationNanos(text), v > 0 else {
-                problem(node, "\(what): '\(node.scalar?.string ?? "?")' is not a duration (e.g. 45s, 15m, 12h, 1d)")
-                return nil
-            }
-            return v
-        }
     }
 }

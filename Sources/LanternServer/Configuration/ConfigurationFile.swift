@@ -1,15 +1,11 @@
 import Foundation
 import LanternCollector
 import LanternModel
+import LanternYAML
 import Yams
 
 /// One problem in a configuration file, with the line it is on (0 when it concerns the whole file).
-public struct ConfigurationProblem: Sendable, Equatable, CustomStringConvertible {
-    public var file: String
-    public var line: Int
-    public var message: String
-    public var description: String { line > 0 ? "\(file):\(line): \(message)" : "\(file): \(message)" }
-}
+public typealias ConfigurationProblem = YAMLProblem
 
 /// Reads `lantern.yaml` (see `collectors/lantern.yaml`) into a `ServerConfiguration`, reporting
 /// every problem at once with its line: unknown keys, wrong types, bad sizes, durations, digests
@@ -28,7 +24,7 @@ public enum ConfigurationFile {
 
     /// Parses configuration text, starting from the defaults.
     public static func parse(yaml text: String, file: String) -> (ServerConfiguration, [ConfigurationProblem]) {
-        var reader = Reader(file: file)
+        var reader = YAMLReader(file: file)
         var config = ServerConfiguration()
         let root: Node?
         do {
@@ -93,7 +89,7 @@ public enum ConfigurationFile {
         return ServerConfiguration.Listener(host: host, port: port)
     }
 
-    private static func readLimits(_ node: Node, into limits: inout ServerConfiguration.Limits, _ r: inout Reader) {
+    private static func readLimits(_ node: Node, into limits: inout ServerConfiguration.Limits, _ r: inout YAMLReader) {
         let keys = ["max_body", "max_queued_spans", "max_in_flight", "max_attributes", "max_value", "max_depth"]
         guard let m = r.mapping(node, "limits", keys: keys) else { return }
         if let n = m["max_body"], let v = r.size(n, "limits.max_body") { limits.maxBodyBytes = Int(clamping: v) }
@@ -104,7 +100,7 @@ public enum ConfigurationFile {
         if let n = m["max_depth"], let v = r.positiveInt(n, "limits.max_depth") { limits.decoding.maxDepth = v }
     }
 
-    private static func readAuth(_ node: Node, into auth: inout ServerConfiguration.Auth, _ r: inout Reader) {
+    private static func readAuth(_ node: Node, into auth: inout ServerConfiguration.Auth, _ r: inout YAMLReader) {
         guard let m = r.mapping(node, "auth", keys: ["ingest_keys", "admin_token"]) else { return }
         if let list = m["ingest_keys"] {
             guard let items = list.sequence else {
@@ -127,7 +123,7 @@ public enum ConfigurationFile {
         if let n = m["admin_token"] { auth.adminToken = r.digest(n, "auth.admin_token") }
     }
 
-    private static func readRedaction(_ node: Node, into redaction: inout ServerConfiguration.Redaction, _ r: inout Reader) {
+    private static func readRedaction(_ node: Node, into redaction: inout ServerConfiguration.Redaction, _ r: inout YAMLReader) {
         guard let m = r.mapping(node, "redaction", keys: ["builtins", "patterns"]) else { return }
         if let n = m["builtins"] {
             guard let items = n.sequence else {
@@ -164,7 +160,7 @@ public enum ConfigurationFile {
         }
     }
 
-    private static func readVariants(_ node: Node, _ r: inout Reader) -> [VariantRule] {
+    private static func readVariants(_ node: Node, _ r: inout YAMLReader) -> [VariantRule] {
         guard let items = node.sequence else {
             r.problem(node, "variants: must be a list of {service, service_version, model, variant, rollout}")
             return []
@@ -183,69 +179,19 @@ public enum ConfigurationFile {
         }
         return out
     }
+}
 
-    /// Reads typed values out of nodes, collecting problems instead of stopping at the first.
-    struct Reader {
-        let file: String
-        var problems: [ConfigurationProblem] = []
-
-        mutating func problem(_ node: Node, _ message: String) {
-            problems.append(ConfigurationProblem(file: file, line: node.mark?.line ?? 0, message: message))
+extension YAMLReader {
+    /// A secret's digest (`sha256:` and 64 hex digits).
+    mutating func digest(_ node: Node, _ what: String) -> SecretDigest? {
+        guard let text = node.scalar?.string else {
+            problem(node, "\(what): must be a single value")
+            return nil
         }
-
-        mutating func mapping(_ node: Node, _ what: String, keys: [String]) -> Node.Mapping? {
-            guard let m = node.mapping else {
-                problem(node, "\(what) must be a mapping with keys \(keys.joined(separator: ", "))")
-                return nil
-            }
-            for key in m.keys where !keys.contains(key.string ?? "") {
-                problem(key, "unknown key '\(key.string ?? "?")' in \(what) (known: \(keys.joined(separator: ", ")))")
-            }
-            return m
+        guard let d = SecretDigest(text: text) else {
+            problem(node, "\(what): must be sha256: and 64 hex digits (the digest, never the key itself; `lantern keys new` prints both)")
+            return nil
         }
-
-        mutating func string(_ node: Node, _ what: String) -> String? {
-            guard let s = node.scalar?.string else {
-                problem(node, "\(what): must be a single value")
-                return nil
-            }
-            return s
-        }
-
-        mutating func positiveInt(_ node: Node, _ what: String) -> Int? {
-            guard let v = node.int, v > 0 else {
-                problem(node, "\(what): must be a positive whole number")
-                return nil
-            }
-            return v
-        }
-
-        mutating func size(_ node: Node, _ what: String) -> Int64? {
-            guard let text = node.scalar?.string, let v = Quantity.bytes(text), v > 0 else {
-                problem(node, "\(what): '\(node.scalar?.string ?? "?")' is not a size (e.g. 64MiB, 500MB, 10GB)")
-                return nil
-            }
-            return v
-        }
-
-        mutating func duration(_ node: Node, _ what: String) -> Int64? {
-            guard let text = node.scalar?.string, let v = Quantity.durationNanos(text) else {
-                problem(node, "\(what): '\(node.scalar?.string ?? "?")' is not a duration (e.g. 30d, 12h, 90m, 45s)")
-                return nil
-            }
-            return v
-        }
-
-        mutating func digest(_ node: Node, _ what: String) -> SecretDigest? {
-            guard let text = node.scalar?.string else {
-                problem(node, "\(what): must be a single value")
-                return nil
-            }
-            guard let d = SecretDigest(text: text) else {
-                problem(node, "\(what): must be sha256: and 64 hex digits (the digest, never the key itself; `lantern keys new` prints both)")
-                return nil
-            }
-            return d
-        }
+        return d
     }
 }
