@@ -1,7 +1,9 @@
 /// A dimension spans can be grouped by.
 public enum GroupKey: String, Sendable, CaseIterable, Codable {
     case service, serviceVersion = "service_version", environment, operation, provider
-    /// The serving model: response model, else request model.
+    /// The serving model: the response model; for a call that names only its request model (a
+    /// failed call, usually), the response model that answers that request model in more than half
+    /// of the query's calls, else the request model.
     case model
     case requestModel = "request_model", responseModel = "response_model"
     case variant, rollout, errorType = "error_type", finishReason = "finish_reason"

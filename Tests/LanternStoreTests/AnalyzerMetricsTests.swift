@@ -104,6 +104,25 @@ struct AnalyzerMetricsTests {
         }
     }
 
+    @Test("by model, a failed call without a response model counts under the model its request model is answered by")
+    func failedCallsJoinTheirModel() throws {
+        let t = dayNanos(20)
+        var spans: [CanonicalSpan] = []
+        for i in 0..<10 { spans.append(makeSpan(UInt64(i + 1), at: t + Int64(i), requestModel: "gpt-4o", responseModel: "gpt-4o-2024-08-06")) }
+        spans.append(makeSpan(11, at: t + 11, requestModel: "gpt-4o", responseModel: "gpt-4o-2024-11-20"))
+        for i in 0..<3 { spans.append(makeSpan(UInt64(20 + i), at: t + 20 + Int64(i), requestModel: "gpt-4o", status: .error, errorType: "timeout")) }
+        for i in 0..<2 { spans.append(makeSpan(UInt64(30 + i), at: t + 30 + Int64(i), requestModel: "mystery", status: .error)) }
+        try checkInEveryState(spans) { store, state in
+            let r = try run(store, groupBy: [.model, .variant], metrics: [.count, .errors, .mixes])
+            #expect(r.groups.map(\.key) == [["gpt-4o-2024-08-06", ""], ["gpt-4o-2024-11-20", ""], ["mystery", ""]], "\(state)")
+            let main = try #require(group(r, "gpt-4o-2024-08-06", ""))
+            #expect(main.spans == 13 && main.errors == 3 && main.errorTypes == ["timeout": 3], "\(state)")
+            #expect(try #require(group(r, "mystery", "")).errorRate == 1, "\(state): no answer to learn from: the request model stays")
+            let byRequest = try run(store, groupBy: [.requestModel], metrics: [.count, .errors])
+            #expect(byRequest.groups.map(\.key) == [["gpt-4o"], ["mystery"]], "\(state): request_model is not resolved")
+        }
+    }
+
     @Test("queries sharing a filter answered in one pass equal the same queries run one by one")
     func sharedScan() throws {
         let t = dayNanos(20)

@@ -104,6 +104,13 @@ struct QueryEngine {
         }
     }
 
+    /// Spans per (request model, response model) pair, when grouping by `model`: a span without a
+    /// response model (a failed call) is grouped under the response model its request model is
+    /// most often answered by (`resolveRequestOnlyModels`).
+    private var modelPairs: [String: [String: Int]] = [:]
+    /// Marks a `model` key taken from the request model alone, until `finish` resolves it.
+    static let requestOnlyMarker = "\u{1}"
+
     /// Prices that spans were summed under (a model's period without tiers), by slot number.
     private var slotPrices: [TokenPrices] = []
     private var slotIndex: [String: Int] = [:]
@@ -330,6 +337,16 @@ struct QueryEngine {
             }
             groupOf[i] = Int32(g)
         }
+        if query.groupBy.contains(.model), let req = b.strings[.requestModel], let resp = b.strings[.responseModel] {
+            let reqWidth = req.dictionary.count + 1
+            var pairs = [Int](repeating: 0, count: reqWidth * (resp.dictionary.count + 1))
+            for i in 0..<n where groupOf[i] >= 0 && req.codes[i] != 0 && resp.codes[i] != 0 {
+                pairs[Int(resp.codes[i]) * reqWidth + Int(req.codes[i])] += 1
+            }
+            for (k, count) in pairs.enumerated() where count > 0 {
+                modelPairs[req.dictionary[k % reqWidth - 1], default: [:]][resp.dictionary[k / reqWidth - 1], default: 0] += count
+            }
+        }
         var mixCounts = [Int](repeating: 0, count: wantMixes ? groups.count * finishWidth : 0)
         var errorCounts = [Int](repeating: 0, count: wantMixes ? groups.count * errorWidth : 0)
         // Pass 2: accumulate, with the group table held once for the whole batch.
@@ -441,7 +458,10 @@ struct QueryEngine {
     private mutating func groupFor(row i: Int, batch b: ColumnBatch) -> Int {
         let key = query.groupBy.map { g -> String in
             if let bucket = g.bucketNanos { return String(Self.floorDiv(b.ints[.startTime]![i], bucket) * bucket) }
-            if g == .model { return b.strings[.responseModel]?.value(i) ?? b.strings[.requestModel]?.value(i) ?? "" }
+            if g == .model {
+                if let response = b.strings[.responseModel]?.value(i) { return response }
+                return b.strings[.requestModel]?.value(i).map { Self.requestOnlyMarker + $0 } ?? ""
+            }
             if let col = Self.column(for: g) { return b.strings[col]?.value(i) ?? "" }
             return ""
         }
@@ -457,8 +477,19 @@ struct QueryEngine {
 
     /// Folds another engine's groups (from another thread's share of the segments) into this one.
     mutating func merge(_ other: QueryEngine) {
+        for (request, answers) in other.modelPairs {
+            modelPairs[request, default: [:]].merge(answers, uniquingKeysWith: +)
+        }
         for acc in other.groups {
-            let g = group(acc.result.key)
+            let slots = acc.priced.map { slotFor(other.slotPrices[$0.slot], key: other.slotKey($0.slot)) }
+            mergeGroup(acc, into: group(acc.result.key), slots: slots)
+        }
+    }
+
+    /// Adds an accumulator to group `g`; `slots` are this engine's price slots for the
+    /// accumulator's priced sums, in order (engines number their slots independently).
+    private mutating func mergeGroup(_ acc: Accumulator, into g: Int, slots: [Int]) {
+        do {
             var r = groups[g].result
             let o = acc.result
             r.spans += o.spans; r.modelSpans += o.modelSpans; r.modelSpansWithTTFT += o.modelSpansWithTTFT
@@ -477,14 +508,64 @@ struct QueryEngine {
             groups[g].outputLength += acc.outputLength
             groups[g].spanScores += acc.spanScores
             groups[g].traceScores.formUnion(acc.traceScores)
-            for (otherSlot, sums) in acc.priced {
-                // Slots are numbered per engine: map through the price they stand for.
-                let slot = slotFor(other.slotPrices[otherSlot], key: other.slotKey(otherSlot))
+            for ((_, sums), slot) in zip(acc.priced, slots) {
                 if let k = groups[g].priced.firstIndex(where: { $0.slot == slot }) {
                     groups[g].priced[k].sums.add(sums)
                 } else {
                     groups[g].priced.append((slot, sums))
                 }
+            }
+        }
+    }
+
+    /// The model a call that named only `request` is counted under: `request` itself when calls
+    /// with it were answered under that same name or by no model in the majority; otherwise the
+    /// response model that answered more than half of them (an alias such as `gpt-4o` answered
+    /// as `gpt-4o-2024-08-06`).
+    static func resolve(request: String, answers: [String: Int]) -> String {
+        guard answers[request] == nil, let top = answers.max(by: { a, b in a.value != b.value ? a.value < b.value : a.key > b.key }) else {
+            return request
+        }
+        return top.value * 2 > answers.values.reduce(0, +) ? top.key : request
+    }
+
+    /// Gives the groups keyed by a request model alone (calls that got no response model, usually
+    /// failed ones) the model `resolve` finds from the (request, response) pairs of this query's
+    /// spans, merging them into that model's group. So a model's error rate counts its failures.
+    private mutating func resolveRequestOnlyModels() {
+        guard let d = query.groupBy.firstIndex(of: .model) else { return }
+        let marker = Self.requestOnlyMarker
+        guard groups.contains(where: { $0.result.key[d].hasPrefix(marker) }) else { return }
+        var old = groups
+        groups = []
+        groupIndex = [:]
+        let keys = old.map { acc -> (original: [String], resolved: [String]) in
+            var key = acc.result.key
+            if key[d].hasPrefix(marker) {
+                let request = String(key[d].dropFirst(marker.count))
+                key[d] = Self.resolve(request: request, answers: modelPairs[request] ?? [:])
+            }
+            return (acc.result.key, key)
+        }
+        /// Moves accumulator `i` out of `old`, so its value arrays stay uniquely owned (no copies when they grow).
+        func take(_ i: Int) -> Accumulator {
+            let acc = old[i]
+            old[i] = Accumulator(result: GroupResult(key: []))
+            return acc
+        }
+        // Groups that already carry a response model first, so they keep their accumulators as they are.
+        for i in keys.indices where !keys[i].original[d].hasPrefix(marker) {
+            _ = group(keys[i].resolved)
+            groups[groups.count - 1] = take(i)
+        }
+        for i in keys.indices where keys[i].original[d].hasPrefix(marker) {
+            var moved = take(i)
+            moved.result.key = keys[i].resolved
+            if let g = groupIndex[moved.result.key] {
+                mergeGroup(moved, into: g, slots: moved.priced.map(\.slot))
+            } else {
+                _ = group(moved.result.key)
+                groups[groups.count - 1] = moved
             }
         }
     }
@@ -500,9 +581,10 @@ struct QueryEngine {
         return slotPrices.count - 1
     }
 
-    /// Finishes the groups: exact quantiles, sorted by key (time buckets numerically). The
-    /// collected values are consumed in place.
+    /// Finishes the groups: request-only model keys resolved, exact quantiles, sorted by key (time
+    /// buckets numerically). The collected values are consumed in place.
     mutating func finish() -> [GroupResult] {
+        resolveRequestOnlyModels()
         var out: [GroupResult] = []
         out.reserveCapacity(groups.count)
         let keyOfSlot = Dictionary(uniqueKeysWithValues: slotIndex.map { ($0.value, $0.key) })
