@@ -165,6 +165,44 @@ struct OTLPGRPCTests {
         }
     }
 
+    @Test("a real grpcio client gets UNAVAILABLE with RetryInfo in both trailer forms while the in-flight budget is held, and OK once it is free")
+    func unavailableWhileOverloaded() async throws {
+        let config = FileManager.default.temporaryDirectory.appendingPathComponent("lantern-grpc-\(UUID().uuidString).yaml")
+        try Data("limits:\n  max_body: 1MiB\n  max_in_flight: 1MiB\n".utf8).write(to: config)
+        defer { try? FileManager.default.removeItem(at: config) }
+        let traces = try Fixtures.file("otel-v2-http-protobuf", "0002-traces.req.pb")
+        try await withLanternServe(maxBodyMib: 1, grpc: true, arguments: ["--config", config.path]) { server in
+            // An OTLP/HTTP client that declared a 1 MiB body and is still sending it holds the whole budget,
+            // which OTLP/gRPC shares; wait until the server has read its head (HTTP then answers 503).
+            let slow = try RawConnection(port: server.port)
+            try slow.send("POST /v1/traces HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(1 << 20)\r\n\r\n{\"resourceSpans\":[")
+            var held = false
+            let deadline = Date().addingTimeInterval(30)
+            while !held && Date() < deadline {
+                held = try await server.send(Array(#"{"resourceSpans":[]}"#.utf8), type: "application/json").status == 503
+                if !held { try await Task.sleep(nanoseconds: 20_000_000) }
+            }
+            try #require(held, "the slow request never held the in-flight budget")
+
+            let refused = try await run([Call(Self.traceExport, traces)], on: server)[0]
+            #expect(refused.code == "UNAVAILABLE", "\(refused)")
+            #expect(refused.details?.contains("in flight") == true, "\(refused)")
+            let retryInfo = OTLPResponseEncoder.retryInfo(seconds: 1).map { String(format: "%02x", $0) }.joined()
+            #expect(refused.trailers?["google.rpc.retryinfo-bin"] == retryInfo, "RetryInfo alone: \(refused)")
+            #expect(refused.trailers?["grpc-status-details-bin"]?.contains(retryInfo) == true, "RetryInfo inside the status details: \(refused)")
+
+            slow.close()
+            var accepted: Result?
+            for _ in 0..<100 where accepted?.code != "OK" {
+                accepted = try await run([Call(Self.traceExport, traces)], on: server)[0]
+                if accepted?.code != "OK" { try await Task.sleep(nanoseconds: 50_000_000) }
+            }
+            #expect(accepted?.code == "OK", "once the budget is free the export is taken: \(String(describing: accepted))")
+            let metrics = String(decoding: try await server.send(method: "GET", path: "/metrics").body, as: UTF8.self)
+            #expect(metrics.contains(#"lantern_requests_refused_total{reason="overloaded"}"#), "\(metrics)")
+        }
+    }
+
     @Test("outcomes map to gRPC statuses: OK with partial_success, INVALID_ARGUMENT, RESOURCE_EXHAUSTED without RetryInfo, UNAVAILABLE with RetryInfo")
     func statusMapping() throws {
         let accepted = OTLPGRPCService.response(.accepted(rejections: [SpanRejection(location: "spans[0]", reason: "bad trace_id")]))
