@@ -110,7 +110,32 @@ struct OTLPHTTPTests {
             #expect(r.status == 413)
             #expect(String(decoding: r.body, as: UTF8.self).contains(String(1 << 20)))
             #expect(try SQLiteSpanStore(path: server.db).statsNow().totalSpans == 0)
+
+            // A real bomb: 300 MiB of zeros gzip to about 300 KB. Refused after inflating at most the
+            // limit: the server's peak memory barely moves.
+            let sh = Process()
+            sh.executableURL = URL(fileURLWithPath: "/bin/sh")
+            sh.arguments = ["-c", "head -c \(300 << 20) /dev/zero | gzip -9 -c"]
+            let out = Pipe()
+            sh.standardOutput = out
+            try sh.run()
+            let bomb = [UInt8](out.fileHandleForReading.readDataToEndOfFile())
+            sh.waitUntilExit()
+            try #require(bomb.count < 1 << 20, "the bomb must pass the wire limit: \(bomb.count) bytes")
+            let before = try #require(peakResidentKiB(server.process.processIdentifier))
+            let refused = try await server.post(bomb, type: "application/x-protobuf", encoding: "gzip")
+            #expect(refused.status == 413)
+            let after = try #require(peakResidentKiB(server.process.processIdentifier))
+            #expect(after - before < 64 << 10, "peak RSS grew by \(after - before) KiB for a body that inflates to 300 MiB")
+            #expect(try SQLiteSpanStore(path: server.db).statsNow().totalSpans == 0)
         }
+    }
+
+    /// The peak resident set size of a process (VmHWM in /proc/PID/status), in KiB.
+    func peakResidentKiB(_ pid: Int32) -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return nil }
+        return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
     }
 
     @Test("concurrent requests share commits and every acknowledged span is stored")
