@@ -428,16 +428,38 @@ public final class SQLiteSpanStore: @unchecked Sendable {
     }
 }
 
+/// The asynchronous face of the store. Reads and score writes run on a global dispatch queue, not
+/// on the caller's (cooperative) thread: a report over a large range keeps two cores busy for
+/// seconds and must not hold up the server's request handling meanwhile.
 extension SQLiteSpanStore: SpanStore {
-    public func append(_ spans: [CanonicalSpan]) async throws { try appendNow(spans) }
-    public func query(_ query: SpanQuery, prices: PriceBook) async throws -> QueryResult { try queryNow(query, prices: prices) }
-    public func queryMany(_ queries: [SpanQuery], prices: PriceBook) async throws -> [QueryResult] { try queryManyNow(queries, prices: prices) }
-    public func trace(_ id: TraceID) async throws -> [CanonicalSpan] { try traceNow(id) }
-    public func stats() async throws -> StoreStats { try statsNow() }
-    public func samples(_ metric: SampleMetric, filter: SpanFilter) async throws -> [Double] { try samplesNow(metric, filter: filter) }
-    public func appendScores(_ scores: [Score]) async throws -> [ScoreWriteOutcome] { try appendScoresNow(scores) }
+    public func append(_ spans: [CanonicalSpan]) async throws { try await offload { try self.appendNow(spans) } }
+    public func query(_ query: SpanQuery, prices: PriceBook) async throws -> QueryResult {
+        try await offload { try self.queryNow(query, prices: prices) }
+    }
+    public func queryMany(_ queries: [SpanQuery], prices: PriceBook) async throws -> [QueryResult] {
+        try await offload { try self.queryManyNow(queries, prices: prices) }
+    }
+    public func trace(_ id: TraceID) async throws -> [CanonicalSpan] { try await offload { try self.traceNow(id) } }
+    public func stats() async throws -> StoreStats { try await offload { try self.statsNow() } }
+    public func samples(_ metric: SampleMetric, filter: SpanFilter) async throws -> [Double] {
+        try await offload { try self.samplesNow(metric, filter: filter) }
+    }
+    public func appendScores(_ scores: [Score]) async throws -> [ScoreWriteOutcome] { try await offload { try self.appendScoresNow(scores) } }
     public func applyRetention(_ policy: RetentionPolicy, nowUnixNano: Int64) async throws -> RetentionResult {
-        try applyRetentionNow(policy, nowUnixNano: nowUnixNano)
+        try await offload { try self.applyRetentionNow(policy, nowUnixNano: nowUnixNano) }
+    }
+
+    /// Runs blocking store work on a global queue and resumes the caller with its result.
+    private func offload<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (done: CheckedContinuation<T, any Error>) in
+            DispatchQueue.global(qos: .userInitiated).async {
+                do {
+                    done.resume(returning: try work())
+                } catch {
+                    done.resume(throwing: error)
+                }
+            }
+        }
     }
 }
 

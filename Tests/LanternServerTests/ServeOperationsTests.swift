@@ -91,7 +91,7 @@ struct ServeOperationsTests {
                 if r.status == 503 { refused = r; break }
                 try await Task.sleep(nanoseconds: 20_000_000)
             }
-            let r = try #require(refused, "a request past the in-flight budget must be refused")
+            let r = try #require(refused, "a request past the in-flight budget must be refused; server log:\n\(server.logText())")
             #expect(r.headers["Retry-After"] == "1")
             #expect(String(decoding: r.body, as: UTF8.self).contains("in flight"))
             slow.close()

@@ -14,6 +14,8 @@ public struct APIParameterError: Error, Sendable, Equatable, CustomStringConvert
 public struct AnalysisParameters: Sendable {
     public let items: [(name: String, value: String)]
     public let nowUnixNano: Int64
+    /// Most quantiles one request may ask for.
+    public static let maxQuantiles = 20
     /// The range used when `from` is absent: the last day.
     public static let defaultRangeNanos: Int64 = 86_400_000_000_000
 
@@ -98,6 +100,9 @@ public struct AnalysisParameters: Sendable {
     public func quantiles() throws(APIParameterError) -> [Double] {
         let texts = list("quantiles")
         guard !texts.isEmpty else { return [0.5, 0.9, 0.95, 0.99] }
+        guard texts.count <= Self.maxQuantiles else {
+            throw APIParameterError(parameter: "quantiles", message: "at most \(Self.maxQuantiles) values, got \(texts.count)")
+        }
         var out: [Double] = []
         for t in texts {
             guard let q = Double(t), q >= 0, q <= 1 else {

@@ -41,7 +41,10 @@ enum AnalysisRoutes {
             try await answer(request, context) { p in
                 guard let text = try p.single("trace_id") else { throw APIParameterError(parameter: "trace_id", message: "required") }
                 guard let trace = TraceID(hex: text) else { throw APIParameterError(parameter: "trace_id", message: "expected 32 hex digits, got '\(text)'") }
-                return try context.store.scores(traceID: trace)
+                let store = context.store
+                return try await withCheckedThrowingContinuation { (done: CheckedContinuation<[Score], any Error>) in
+                    DispatchQueue.global(qos: .userInitiated).async { done.resume(with: Result { try store.scores(traceID: trace) }) }
+                }
             }
         }
         router.get("/api/v1/monitors") { request, _ -> Response in
@@ -100,7 +103,7 @@ enum AnalysisRoutes {
         } catch {
             return APIResponse.error(400, error.message, parameter: error.path.isEmpty ? nil : error.path)
         }
-        let outcomes = try context.store.appendScoresNow(scores)
+        let outcomes = try await context.store.appendScores(scores)
         let results = zip(scores, outcomes).map { ScoreResult(id: $0.id, status: $1) }
         return json(outcomes.contains(.conflict) ? 409 : 200, ScoreResults(results: results))
     }
