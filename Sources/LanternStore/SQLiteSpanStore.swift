@@ -406,9 +406,9 @@ public final class SQLiteSpanStore: @unchecked Sendable {
             }
         }
         if let age = policy.maxAgeNanos {
-            // Log records and metric points older than the cutoff: plain rows, one statement each.
+            // Log records, metric points and scores older than the cutoff: plain rows, one statement each.
             try withLock { () throws(StoreError) in
-                for table in ["log_records", "metric_points"] {
+                for table in ["log_records", "metric_points", "scores"] {
                     let d = try db.prepare("DELETE FROM \(table) WHERE time_unix_nano < ?")
                     try d.bind(1, nowUnixNano - age)
                     try d.run()

@@ -133,6 +133,31 @@ struct RetentionTests {
         }
     }
 
+    @Test("age retention deletes log records, metric points and scores older than the cutoff, and keeps the rest")
+    func retentionOfSignalsAndScores() throws {
+        try withTemporaryStore { store in
+            func log(_ t: Int64) -> LogRow {
+                LogRow(traceID: TraceID(high: 1, low: 2), spanID: nil, timeUnixNano: t, eventName: "e", severityNumber: 9, severityText: "",
+                       serviceName: "s", bodyJSON: "", attributesJSON: "[]", originJSON: "{}")
+            }
+            func point(_ t: Int64) -> MetricPointRow {
+                MetricPointRow(name: "m", unit: "s", kind: "gauge", temporality: 0, serviceName: "s", startUnixNano: t, timeUnixNano: t,
+                               count: nil, sum: nil, min: nil, max: nil, value: 1, attributesJSON: "[]", distributionJSON: "", originJSON: "{}")
+            }
+            func score(_ id: String, _ t: Int64) -> Score {
+                Score(id: id, kind: .score, traceID: TraceID(high: 1, low: 2), spanID: nil, name: "n", value: 1, label: nil, comment: nil,
+                      source: "api", timeUnixNano: t)
+            }
+            try store.appendLogsNow([log(day(1)), log(day(9) - 10)])
+            try store.appendMetricPointsNow([point(day(1)), point(day(9) - 10)])
+            _ = try store.appendScoresNow([score("old", day(1)), score("new", day(9) - 10)])
+            _ = try store.applyRetentionNow(RetentionPolicy(maxAgeNanos: hour(1)), nowUnixNano: day(9))
+            #expect(try store.logRecords(traceID: TraceID(high: 1, low: 2)).map(\.timeUnixNano) == [day(9) - 10])
+            #expect(try store.metricSummaries().map(\.points) == [1])
+            #expect(try store.scores(traceID: TraceID(high: 1, low: 2)).map(\.id) == ["new"])
+        }
+    }
+
     @Test("a database written by a newer schema version does not open")
     func schemaTooNew() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lantern-schema-\(UUID().uuidString)", isDirectory: true)
