@@ -203,6 +203,16 @@ struct ServeOperationsTests {
         #expect(v1 + v2 >= 200, "about 600 requests in 3 s: \(result.groups.map { ($0.key, $0.spans) })")
         #expect(v1 > 2 * v2 && v2 > 0, "80/20 split: v1 \(v1), v2 \(v2)")
         #expect(try store.statsNow().totalSpans == 2 * (v1 + v2), "an HTTP server span over each chat span")
+        // Variants, evaluation events joined to their calls, and some user feedback.
+        let quality = try store.queryNow(SpanQuery(filter: SpanFilter(genAIOnly: true), groupBy: [.variant], metrics: [.count, .errors, .quality]),
+                                         prices: .empty)
+        #expect(quality.groups.map(\.key) == [["baseline"], ["candidate"]], "\(quality.groups.map(\.key))")
+        for g in quality.groups {
+            let helpfulness = g.scores.first { $0.name == "helpfulness" }
+            #expect(helpfulness?.count == g.spans - g.errors, "\(g.key): one evaluation per answered call")
+            #expect(helpfulness?.values.map { $0.mean > 0.5 && $0.mean < 1 } == true, "\(g.key)")
+        }
+        #expect(quality.groups.reduce(0) { $0 + $1.spansWithFeedback } > 0, "about one call in twenty gets feedback")
     }
 
     @Test("--check-config reports every problem at once and exits 2; the documented example passes; non-loopback without keys is refused")
