@@ -201,11 +201,11 @@ public struct GroupResult: Sendable, Equatable, Codable {
     /// (`""` for errors without a type).
     public var finishReasons: [String: Int]
     public var errorTypes: [String: Int]
-    /// Spans whose finish reason is a refusal or a content filter (`RefusalReasons`).
+    /// Model calls whose finish reason is a refusal or a content filter (`RefusalReasons`).
     public var refusals: Int
     /// Score distributions by name, sorted by name.
     public var scores: [ScoreSummary]
-    /// Spans that received user feedback (directly, or through their trace when they call a model).
+    /// Model calls that received user feedback (on the span itself or on its trace).
     public var spansWithFeedback: Int
 
     public init(key: [String]) {

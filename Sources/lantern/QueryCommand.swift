@@ -37,6 +37,7 @@ struct QueryCommand: ParsableCommand {
         for k in groupKeys.invalid {
             throw ValidationError("unknown grouping '\(k)'; use any of \(GroupKey.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        if Set(groupKeys.keys).count < groupKeys.keys.count { throw ValidationError("--by lists a grouping twice") }
     }
 
     var groupKeys: (keys: [GroupKey], invalid: [String]) {

@@ -52,17 +52,19 @@ struct ReportCommand: AsyncParsableCommand {
         let store = try SQLiteSpanStore(path: database.path)
         let prices = try loadPrices(priceOptions.prices)
         let now = TimeExpression.nowUnixNano()
-        var items = filter.items + [("group_by", by)]
-        if filter.from == nil {
-            let stats = try store.statsNow()
-            items.append(("from", String(stats.minStartUnixNano ?? now - AnalysisParameters.defaultRangeNanos)))
-            if filter.until == nil, let last = stats.maxStartUnixNano { items.append(("until", String(max(now, last + 1)))) }
-        }
-        let request: ReportRequest
+        let items = filter.items + [("group_by", by)]
+        var request: ReportRequest
         do {
             request = try AnalysisParameters(items, nowUnixNano: now).reportRequest()
         } catch {
             throw ValidationError(Self.optionMessage(error))
+        }
+        if filter.from == nil {
+            // Every stored span: from the oldest, to now or just past the newest (in nanoseconds, not
+            // through the time parser, which reads small integers as seconds).
+            let stats = try store.statsNow()
+            if let first = stats.minStartUnixNano { request.from = min(first, request.until - 1) }
+            if filter.until == nil, let last = stats.maxStartUnixNano, last >= request.until { request.until = last + 1 }
         }
         let report = try await ReportBuilder.build(request, store: store, prices: prices)
         if let html {

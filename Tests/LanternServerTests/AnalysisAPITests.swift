@@ -74,6 +74,9 @@ struct AnalysisAPITests {
             let bad = #"{"scores":[{"id":"a","trace_id":"\#(Self.trace)","name":"x","value":1},{"id":"b","trace_id":"xyz","name":"x","value":1}]}"#
             let badReply = try json(try await server.send(Array(bad.utf8), type: "application/json", path: "/api/v1/scores"))
             #expect(badReply["parameter"] as? String == "scores[1].trace_id")
+            let future = #"{"id":"t","trace_id":"\#(Self.trace)","name":"x","value":1,"time":"3000-01-01"}"#
+            let futureReply = try json(try await server.send(Array(future.utf8), type: "application/json", path: "/api/v1/scores"))
+            #expect(futureReply["parameter"] as? String == "time", "a time past 2200 is refused, not a crash: \(futureReply)")
             let stored = try await server.send(method: "GET", path: "/api/v1/scores?trace_id=\(Self.trace)")
             #expect(stored.status == 200)
             let storedList = try #require(try JSONSerialization.jsonObject(with: Data(stored.body)) as? [[String: Any]])
@@ -102,7 +105,11 @@ struct AnalysisAPITests {
             for (path, parameter) in [("/api/v1/report?from=yesterdayish", "from"), ("/api/v1/report?group_by=colour", "group_by"),
                                       ("/api/v1/drift?subject=ttft", "reference_variant"), ("/api/v1/drift?reference_variant=a&candidate_variant=b", "subject"),
                                       ("/api/v1/drift?subject=finish_reason&tests=ks&reference_variant=a&candidate_variant=b", "tests"),
-                                      ("/api/v1/query?metrics=speed", "metrics"), ("/api/v1/scores", "trace_id")] {
+                                      ("/api/v1/query?metrics=speed", "metrics"), ("/api/v1/scores", "trace_id"),
+                                      ("/api/v1/report?from=2300-01-01", "from"), ("/api/v1/report?until=-9223372036854775808", "until"),
+                                      ("/api/v1/report?from=-9000000000000000000&until=9000000000000000000", "until"),
+                                      ("/api/v1/report?group_by=model,model", "group_by"), ("/api/v1/query?group_by=variant,variant", "group_by"),
+                                      ("/api/v1/compare?reference_variant=a&candidate_variant=b&reference_from=3000-01-01", "reference_from")] {
                 let r = try await server.send(method: "GET", path: path)
                 #expect(r.status == 400, "\(path)")
                 #expect(try json(r)["parameter"] as? String == parameter, "\(path): \(String(decoding: r.body, as: UTF8.self))")

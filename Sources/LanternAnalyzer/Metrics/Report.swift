@@ -30,9 +30,10 @@ public struct ReportRequest: Sendable, Equatable {
 
     /// The time bucket of the report's timeline: minutes up to 3 hours, hours up to 4 days, else days.
     public var bucket: GroupKey {
-        let span = until - from
-        if span <= 3 * 3_600_000_000_000 { return .minute }
-        if span <= 4 * 86_400_000_000_000 { return .hour }
+        let span = until.subtractingReportingOverflow(from)
+        guard !span.overflow else { return .day }
+        if span.partialValue <= 3 * 3_600_000_000_000 { return .minute }
+        if span.partialValue <= 4 * 86_400_000_000_000 { return .hour }
         return .day
     }
 }
@@ -176,7 +177,7 @@ public enum ReportBuilder {
     public static func assemble(_ request: ReportRequest, rows: QueryResult, total: QueryResult, timeline: QueryResult) -> Report {
         let names = request.groupBy.map(\.rawValue)
         let reportRows = rows.groups.map { g in
-            ReportRow(key: Dictionary(uniqueKeysWithValues: zip(names, g.key)), group: g)
+            ReportRow(key: Dictionary(zip(names, g.key), uniquingKeysWith: { first, _ in first }), group: g)
         }
         let totalRow = ReportRow(key: [:], group: total.groups.first ?? GroupResult(key: []))
         let points = timeline.groups.map { g in

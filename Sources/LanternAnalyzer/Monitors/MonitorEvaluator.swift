@@ -194,6 +194,7 @@ extension MonitorEvaluator {
             let windows = drift.windows(now: now, windowNanos: rule.windowNanos)
             var out: [GroupDriftOutcome] = []
             for group in groups {
+                try Task.checkCancellation()
                 guard let selected = restrict(rule.filter, to: group) else {
                     out.append(GroupDriftOutcome(group: group, outcome: nil))
                     continue

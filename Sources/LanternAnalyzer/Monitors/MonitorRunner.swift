@@ -43,11 +43,13 @@ public actor MonitorRunner {
         let now = clock()
         var tick = Tick(at: now, evaluated: [], transitions: [], failures: [:])
         for rule in machine.due(configuration.rules, now: now) {
+            // On shutdown the rest of the pass is skipped (and its rules stay due).
+            if Task.isCancelled { break }
             tick.evaluated.append(rule.name)
             do {
                 let evaluations = try await MonitorEvaluator.run(rule, now: now, store: store, prices: prices)
                 let transitions = machine.apply(evaluations, monitor: rule.name, at: now)
-                for transition in transitions where !rule.notify.isEmpty {
+                for transition in transitions where !rule.notify.isEmpty && !Task.isCancelled {
                     await notifier.notify(transition, webhooks: rule.notify)
                 }
                 tick.transitions += transitions

@@ -84,7 +84,7 @@ public actor WebhookNotifier {
     /// Waits until every delivery started so far has finished, and returns the results finished
     /// since the last call (at most `keptResults`), in the order they finished.
     public func waitForDeliveries() async -> [WebhookDelivery] {
-        while let task = outstanding.values.first {
+        while let task = outstanding.values.first, !Task.isCancelled {
             _ = await task.value
         }
         defer { finished = [] }

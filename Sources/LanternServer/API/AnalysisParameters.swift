@@ -47,7 +47,7 @@ public struct AnalysisParameters: Sendable {
 
     func range(prefix: String = "") throws(APIParameterError) -> (from: Int64, until: Int64) {
         let until = try time(prefix + "until") ?? nowUnixNano
-        let from = try time(prefix + "from") ?? (until - Self.defaultRangeNanos)
+        let from = try time(prefix + "from") ?? max(TimeExpression.supported.lowerBound, until - Self.defaultRangeNanos)
         guard from < until else { throw APIParameterError(parameter: prefix + "from", message: "must be before \(prefix)until") }
         return (from, until)
     }
@@ -92,6 +92,7 @@ public struct AnalysisParameters: Sendable {
             guard let k = GroupKey(rawValue: n) else {
                 throw APIParameterError(parameter: "group_by", message: "unknown dimension '\(n)'; use any of \(GroupKey.allCases.map(\.rawValue).joined(separator: ", "))")
             }
+            guard !keys.contains(k) else { throw APIParameterError(parameter: "group_by", message: "'\(n)' is listed twice") }
             keys.append(k)
         }
         return keys

@@ -347,8 +347,18 @@ struct QueryEngine {
                 modelPairs[req.dictionary[k % reqWidth - 1], default: [:]][resp.dictionary[k / reqWidth - 1], default: 0] += count
             }
         }
-        var mixCounts = [Int](repeating: 0, count: wantMixes ? groups.count * finishWidth : 0)
-        var errorCounts = [Int](repeating: 0, count: wantMixes ? groups.count * errorWidth : 0)
+        // The groups this batch touches get local indices, so the count tables are as small as the batch's groups.
+        var touched: [Int] = []
+        var localOfGroup = [Int32](repeating: -1, count: wantMixes ? groups.count : 0)
+        if wantMixes {
+            for i in 0..<n where groupOf[i] >= 0 && localOfGroup[Int(groupOf[i])] < 0 {
+                localOfGroup[Int(groupOf[i])] = Int32(touched.count)
+                touched.append(Int(groupOf[i]))
+            }
+        }
+        let refusalCode = [false] + (finishColumn?.dictionary ?? []).map(RefusalReasons.contains)
+        var mixCounts = [Int](repeating: 0, count: wantMixes ? touched.count * finishWidth : 0)
+        var errorCounts = [Int](repeating: 0, count: wantMixes ? touched.count * errorWidth : 0)
         // Pass 2: accumulate, with the group table held once for the whole batch.
         let linearPrices = self.slotPrices
         let join = self.scores
@@ -360,9 +370,13 @@ struct QueryEngine {
                 groups[g].result.spans += 1
                 let callsModel = rc != 0 || sc != 0
                 if wantMixes {
+                    let local = Int(localOfGroup[g])
                     let fc = Int(finishCodes[i])
-                    if fc != 0 { mixCounts[g &* finishWidth &+ fc] += 1 }
-                    if status[i] == 2 { errorCounts[g &* errorWidth &+ Int(errorCodes[i])] += 1 }
+                    if fc != 0 {
+                        mixCounts[local &* finishWidth &+ fc] += 1
+                        if callsModel && refusalCode[fc] { groups[g].result.refusals += 1 }
+                    }
+                    if status[i] == 2 { errorCounts[local &* errorWidth &+ Int(errorCodes[i])] += 1 }
                 }
                 if callsModel {
                     groups[g].result.modelSpans += 1
@@ -390,7 +404,7 @@ struct QueryEngine {
                             if score.kind == .feedback { feedback = true }
                         }
                     }
-                    if feedback { groups[g].result.spansWithFeedback += 1 }
+                    if feedback && callsModel { groups[g].result.spansWithFeedback += 1 }
                 }
                 guard hasTokens else { continue }
                 let hasUsage = input.present[i] || output.present[i]
@@ -435,15 +449,13 @@ struct QueryEngine {
           }
         }
         if wantMixes {
-            for g in groups.indices {
-                for code in 1..<finishWidth where mixCounts[g * finishWidth + code] > 0 {
-                    let reason = finishColumn!.dictionary[code - 1], n = mixCounts[g * finishWidth + code]
-                    groups[g].result.finishReasons[reason, default: 0] += n
-                    if RefusalReasons.contains(reason) { groups[g].result.refusals += n }
+            for (local, g) in touched.enumerated() {
+                for code in 1..<finishWidth where mixCounts[local * finishWidth + code] > 0 {
+                    groups[g].result.finishReasons[finishColumn!.dictionary[code - 1], default: 0] += mixCounts[local * finishWidth + code]
                 }
-                for code in 0..<errorWidth where errorCounts[g * errorWidth + code] > 0 {
+                for code in 0..<errorWidth where errorCounts[local * errorWidth + code] > 0 {
                     let type = code == 0 ? "" : errorColumn!.dictionary[code - 1]
-                    groups[g].result.errorTypes[type, default: 0] += errorCounts[g * errorWidth + code]
+                    groups[g].result.errorTypes[type, default: 0] += errorCounts[local * errorWidth + code]
                 }
             }
         }
@@ -533,7 +545,8 @@ struct QueryEngine {
     /// failed ones) the model `resolve` finds from the (request, response) pairs of this query's
     /// spans, merging them into that model's group. So a model's error rate counts its failures.
     private mutating func resolveRequestOnlyModels() {
-        guard let d = query.groupBy.firstIndex(of: .model) else { return }
+        let dims = query.groupBy.indices.filter { query.groupBy[$0] == .model }
+        guard let d = dims.first else { return }
         let marker = Self.requestOnlyMarker
         guard groups.contains(where: { $0.result.key[d].hasPrefix(marker) }) else { return }
         var old = groups
@@ -541,9 +554,9 @@ struct QueryEngine {
         groupIndex = [:]
         let keys = old.map { acc -> (original: [String], resolved: [String]) in
             var key = acc.result.key
-            if key[d].hasPrefix(marker) {
-                let request = String(key[d].dropFirst(marker.count))
-                key[d] = Self.resolve(request: request, answers: modelPairs[request] ?? [:])
+            for m in dims where key[m].hasPrefix(marker) {
+                let request = String(key[m].dropFirst(marker.count))
+                key[m] = Self.resolve(request: request, answers: modelPairs[request] ?? [:])
             }
             return (acc.result.key, key)
         }
@@ -740,11 +753,12 @@ extension SQLiteSpanStore {
             return out
         }
         let t0 = Date()
-        let run = try scan(queries, prices: prices)
+        // The engines are taken out of the scan's result so `finish` selects in their value arrays in place.
+        var (engines, scanned, skipped, journal) = try scan(queries, prices: prices)
         var results: [QueryResult] = []
-        for var engine in run.engines {
-            results.append(QueryResult(groupBy: engine.query.groupBy, groups: engine.finish(), segmentsScanned: run.scanned,
-                                       segmentsSkipped: run.skipped, journalBatchesScanned: run.journal))
+        for i in engines.indices {
+            results.append(QueryResult(groupBy: engines[i].query.groupBy, groups: engines[i].finish(), segmentsScanned: scanned,
+                                       segmentsSkipped: skipped, journalBatchesScanned: journal))
         }
         if ProcessInfo.processInfo.environment["LANTERN_QUERY_TIMING"] != nil {
             FileHandle.standardError.write(Data("query \(Int(Date().timeIntervalSince(t0) * 1000)) ms (finish included)\n".utf8))
@@ -781,7 +795,7 @@ extension SQLiteSpanStore {
         // since an hour before the range, and let the join match them to the spans in it.
         let join: ScoreJoin
         if queries.contains(where: { $0.metrics.contains(.quality) }) {
-            let since = filter.from.map { $0 &- 3_600_000_000_000 } ?? .min
+            let since = filter.from.map { $0 > Int64.min + 3_600_000_000_000 ? $0 - 3_600_000_000_000 : .min } ?? .min
             join = ScoreJoin(scores: try scores(since: since))
         } else {
             join = ScoreJoin(scores: [])
