@@ -96,7 +96,7 @@ struct ReportCommand: AsyncParsableCommand {
     }
 
     static func table(_ report: Report) -> String {
-        var out = "\(TimeExpression.format(report.from)) .. \(TimeExpression.format(report.until))\n"
+        let out = "\(TimeExpression.format(report.from)) .. \(TimeExpression.format(report.until))\n"
         guard report.total.requests > 0 else { return out + "no spans match" }
         let header = report.groupBy.map(\.rawValue) + ["requests", "err%", "ttft p50", "p95", "p99", "cov", "lat p50", "p95", "p99",
                                                        "tpot p50", "out p50", "in tok", "out tok", "cost $", "refuse%", "quality"]

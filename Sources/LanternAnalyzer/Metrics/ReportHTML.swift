@@ -484,36 +484,16 @@ public enum ReportHTML {
     // MARK: - Time (UTC)
 
     /// Unix nanoseconds as `YYYY-MM-DDTHH:MM:SSZ` (floored to the second).
-    private static func iso8601(_ nanos: Int64) -> String {
-        let c = civil(nanos)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02dZ", c.year, c.month, c.day, c.hour, c.minute, c.second)
-    }
+    private static func iso8601(_ nanos: Int64) -> String { UTCDateTime(unixNanos: nanos).iso8601() }
 
     /// A time axis label for a bucket start.
     private static func tick(_ nanos: Int64, bucket: GroupKey) -> String {
-        let c = civil(nanos)
+        let c = UTCDateTime(unixNanos: nanos)
         switch bucket {
         case .day: return String(format: "%04d-%02d-%02d", c.year, c.month, c.day)
         case .hour: return String(format: "%02d-%02d %02d:00", c.month, c.day, c.hour)
         default: return String(format: "%02d:%02d", c.hour, c.minute)
         }
-    }
-
-    /// The UTC calendar fields of Unix nanoseconds (proleptic Gregorian; H. Hinnant's civil_from_days).
-    private static func civil(_ nanos: Int64) -> (year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) {
-        let seconds = nanos >= 0 ? nanos / 1_000_000_000 : -((-(nanos + 1)) / 1_000_000_000) - 1
-        let days = seconds >= 0 ? seconds / 86_400 : -((-(seconds + 1)) / 86_400) - 1
-        let secondOfDay = Int(seconds - days * 86_400)
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        return (Int(year), Int(month), Int(day), secondOfDay / 3600, secondOfDay % 3600 / 60, secondOfDay % 60)
     }
 
     // MARK: - Style

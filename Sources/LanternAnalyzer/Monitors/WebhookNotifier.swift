@@ -2,6 +2,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import LanternModel
 
 /// The result of delivering one transition to one webhook.
 public struct WebhookDelivery: Sendable, Equatable {
@@ -177,27 +178,7 @@ public actor WebhookNotifier {
     }
 
     /// `2025-01-31T12:00:00.000Z` (UTC, milliseconds truncated).
-    public static func iso8601(unixNanos: Int64) -> String {
-        let millis = unixNanos >= 0 ? unixNanos / 1_000_000 : (unixNanos - 999_999) / 1_000_000
-        let days = millis >= 0 ? millis / 86_400_000 : (millis - 86_399_999) / 86_400_000
-        let ms = millis - days * 86_400_000
-        // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        func pad(_ v: Int64, _ width: Int) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, width - s.count)) + s
-        }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(ms / 3_600_000, 2)):\(pad(ms / 60000 % 60, 2)):"
-            + "\(pad(ms / 1000 % 60, 2)).\(pad(ms % 1000, 3))Z"
-    }
+    public static func iso8601(unixNanos: Int64) -> String { UTCDateTime(unixNanos: unixNanos).iso8601(milliseconds: true) }
 
     /// Sends with `URLSession.shared`; the status of the response.
     public static let urlSessionSend: Send = { request in
