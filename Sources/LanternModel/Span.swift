@@ -194,16 +194,61 @@ public struct TraceExport: Sendable, Equatable {
 }
 
 /// Where a span came from: its resource and scope, shared by every span of one `ScopeSpans`.
+/// Held in one shared box, so that each of thousands of spans carries it for one reference count.
 public struct SpanOrigin: Sendable, Equatable, Hashable {
-    public var resource: Resource
-    public var resourceSchemaURL: String
-    public var scope: InstrumentationScope
-    public var scopeSchemaURL: String
+    private final class Storage: Sendable {
+        let resource: Resource
+        let resourceSchemaURL: String
+        let scope: InstrumentationScope
+        let scopeSchemaURL: String
+
+        init(_ resource: Resource, _ resourceSchemaURL: String, _ scope: InstrumentationScope, _ scopeSchemaURL: String) {
+            self.resource = resource
+            self.resourceSchemaURL = resourceSchemaURL
+            self.scope = scope
+            self.scopeSchemaURL = scopeSchemaURL
+        }
+    }
+
+    private var storage: Storage
 
     public init(resource: Resource, resourceSchemaURL: String = "", scope: InstrumentationScope, scopeSchemaURL: String = "") {
-        self.resource = resource
-        self.resourceSchemaURL = resourceSchemaURL
-        self.scope = scope
-        self.scopeSchemaURL = scopeSchemaURL
+        storage = Storage(resource, resourceSchemaURL, scope, scopeSchemaURL)
+    }
+
+    public var resource: Resource {
+        get { storage.resource }
+        set { storage = Storage(newValue, storage.resourceSchemaURL, storage.scope, storage.scopeSchemaURL) }
+    }
+
+    public var resourceSchemaURL: String {
+        get { storage.resourceSchemaURL }
+        set { storage = Storage(storage.resource, newValue, storage.scope, storage.scopeSchemaURL) }
+    }
+
+    public var scope: InstrumentationScope {
+        get { storage.scope }
+        set { storage = Storage(storage.resource, storage.resourceSchemaURL, newValue, storage.scopeSchemaURL) }
+    }
+
+    public var scopeSchemaURL: String {
+        get { storage.scopeSchemaURL }
+        set { storage = Storage(storage.resource, storage.resourceSchemaURL, storage.scope, newValue) }
+    }
+
+    /// True when both share one box (spans of one `ScopeSpans` do), so they are equal without comparing.
+    public func isSameInstance(as other: SpanOrigin) -> Bool { storage === other.storage }
+
+    public static func == (a: SpanOrigin, b: SpanOrigin) -> Bool {
+        a.storage === b.storage
+            || (a.resource == b.resource && a.resourceSchemaURL == b.resourceSchemaURL && a.scope == b.scope
+                && a.scopeSchemaURL == b.scopeSchemaURL)
+    }
+
+    public func hash(into h: inout Hasher) {
+        h.combine(resource)
+        h.combine(resourceSchemaURL)
+        h.combine(scope)
+        h.combine(scopeSchemaURL)
     }
 }

@@ -54,14 +54,14 @@ public struct TraceIngest: Sendable {
     /// holds, refuses it when the commit queue is full, processes the spans and waits until they
     /// are durable. Every outcome is counted in the metrics.
     public func ingest(_ body: [UInt8], format: OTLPFormat, encoding: ContentEncoding) async -> IngestOutcome {
-        let decoded: DecodedTraces
+        let decoded: NormalizedTraces
         do {
             decoded = try OTLPTraceBodyDecoder(limits: limits.decoding, maxBodyBytes: limits.maxBodyBytes)
-                .decode(body, format: format, encoding: encoding)
+                .decodeNormalized(body, format: format, encoding: encoding)
         } catch {
             return metrics.counting(IngestOutcome(error))
         }
-        var spans = Normalizer().normalize(decoded.export)
+        var spans = decoded.spans
         let rejected = decoded.rejections.count
         metrics.received(spans.count + rejected, .traces)
         for (reason, count) in Dictionary(grouping: decoded.rejections, by: { ServerMetrics.category(ofRejection: $0.reason) }).mapValues(\.count) {

@@ -49,8 +49,8 @@ struct IngestCommand: ParsableCommand {
         for (i, file) in files.enumerated() {
             summary.files += 1
             do {
-                let decoded = try PayloadFiles.decode(path: file, decoder: decoder)
-                let spans = normalizer.normalize(decoded.export)
+                let decoded = try PayloadFiles.decode(path: file, decoder: decoder, normalizer: normalizer)
+                let spans = decoded.spans
                 summary.spansAccepted += spans.count
                 summary.spansRejected += decoded.rejections.count
                 for r in decoded.rejections {

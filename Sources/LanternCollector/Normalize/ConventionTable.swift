@@ -112,28 +112,40 @@ enum ConventionTable {
         return t
     }()
 
-    /// The rule for an attribute key, through an open-addressing table hashed on the key's UTF-8
-    /// bytes (several times faster than a String-keyed Dictionary on this hot path).
+    /// Every rule, addressed by the index `ruleIndex` returns.
+    static let ruleList: [AttributeRule] = ruleKeys.map { rules[$0]! }
+    private static let ruleKeys: [String] = rules.keys.sorted()
+
+    /// The rule for an attribute key.
     static func lookup(_ key: String) -> AttributeRule? {
+        let i = ruleIndex(key)
+        return i < 0 ? nil : ruleList[Int(i)]
+    }
+
+    /// The index in `ruleList` of the rule for an attribute key, -1 when none reads it: an
+    /// open-addressing table hashed on the key's UTF-8 bytes (several times faster than a
+    /// String-keyed Dictionary on this hot path).
+    static func ruleIndex(_ key: String) -> Int16 {
         var k = key
         let h = k.withUTF8 { fnv1a($0) }
         var slot = Int(truncatingIfNeeded: h) & (slotCount - 1)
         while true {
-            guard let entry = slots[slot] else { return nil }
-            if entry.hash == h && entry.key == key { return entry.rule }
+            let entry = slots[slot]
+            if entry.index < 0 { return -1 }
+            if entry.hash == h && ruleKeys[Int(entry.index)] == key { return entry.index }
             slot = (slot + 1) & (slotCount - 1)
         }
     }
 
     private static let slotCount = 512
-    private static let slots: [(hash: UInt64, key: String, rule: AttributeRule)?] = {
-        var table = [(hash: UInt64, key: String, rule: AttributeRule)?](repeating: nil, count: slotCount)
-        for (key, rule) in rules {
+    private static let slots: [(hash: UInt64, index: Int16)] = {
+        var table = [(hash: UInt64, index: Int16)](repeating: (0, -1), count: slotCount)
+        for (i, key) in ruleKeys.enumerated() {
             var k = key
             let h = k.withUTF8 { fnv1a($0) }
             var slot = Int(truncatingIfNeeded: h) & (slotCount - 1)
-            while table[slot] != nil { slot = (slot + 1) & (slotCount - 1) }
-            table[slot] = (h, key, rule)
+            while table[slot].index >= 0 { slot = (slot + 1) & (slotCount - 1) }
+            table[slot] = (h, Int16(i))
         }
         return table
     }()

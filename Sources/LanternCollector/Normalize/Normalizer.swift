@@ -47,156 +47,213 @@ public struct Normalizer: Sendable {
     }
 
     public func normalize(_ span: Span, origin: SpanOrigin, facts: ResourceFacts) -> CanonicalSpan {
-        var best = InlineArray<32, Int16>(repeating: -1)  // chosen attribute index per field
-        var bestPriority = InlineArray<32, Int8>(repeating: Int8.max)
-        // OpenInference's GenAI mode writes the *response* model into gen_ai.request.model; its own
-        // invocation parameters hold the model that was actually requested.
-        var isOpenInference = false
-        let attributes = span.attributes
-        for i in 0..<min(attributes.count, Int(Int16.max)) {
-            let attribute = attributes[i]
-            guard let rule = ConventionTable.lookup(attribute.key) else { continue }
-            if rule.reader == .operationKind { isOpenInference = true }
-            let f = rule.field.rawValue
-            if Int8(rule.priority) < bestPriority[f], Self.read(attribute.value, rule.reader, span: span) != nil {
-                bestPriority[f] = Int8(rule.priority)
-                best[f] = Int16(i)
+        normalize(span, origin: origin, facts: facts, attributeRules: nil)
+    }
+
+    /// The candidate chosen for one canonical field: the attribute, its rule and the value read.
+    struct Choice {
+        var index = -1
+        var rule = -1
+        var value: ReadValue? = nil
+        /// The attribute holds exactly `value` (so the store can keep it once, in the column).
+        var verbatim = false
+
+        init() {}
+
+        init(index: Int, rule: Int, value: ReadValue, attribute: AttributeValue) {
+            self.index = index
+            self.rule = rule
+            self.value = value
+            switch (value, attribute) {
+            case (.text(let s), .string(let v)): verbatim = s == v
+            case (.integer(let n), .int(let v)): verbatim = n == v
+            case (.seconds(let s), .double(let v)): verbatim = s.bitPattern == v.bitPattern
+            default: verbatim = false
             }
         }
-        if isOpenInference, let i = span.attributes.firstIndex(where: { $0.key == "llm.invocation_parameters" }),
-           Self.read(span.attributes[i].value, .jsonModel, span: span) != nil {
-            best[CanonicalField.requestModel.rawValue] = Int16(i)
-        }
+    }
 
-        var c = CanonicalSpan(span: span, origin: origin)
-        c.serviceName = facts.serviceName
-        c.serviceVersion = facts.serviceVersion
-        c.environment = facts.environment
-        if facts.serviceName != nil { c.provenance[.serviceName] = .resource }
-        if facts.serviceVersion != nil { c.provenance[.serviceVersion] = .resource }
-        c.provenance[.environment] = facts.environmentConvention
-
-        func take(_ field: CanonicalField) -> (value: ReadValue, index: Int, rule: AttributeRule)? {
-            let i = Int(best[field.rawValue])
-            guard i >= 0 else { return nil }
-            let a = span.attributes[i]
-            guard let rule = ConventionTable.lookup(a.key), let v = Self.read(a.value, rule.reader, span: span) else { return nil }
-            return (v, i, rule)
-        }
-        /// Records the field's convention, and the attribute index when the stored value is the attribute verbatim.
-        func record(_ field: CanonicalField, _ hit: (value: ReadValue, index: Int, rule: AttributeRule), verbatim: Bool) {
-            c.provenance[field] = hit.rule.convention
-            if verbatim { c.provenance.setAttributeIndex(hit.index, for: field) }
-        }
-
-        func text(_ field: CanonicalField) -> String? {
-            guard let hit = take(field), case .text(let s) = hit.value else { return nil }
-            record(field, hit, verbatim: span.attributes[hit.index].value == .string(s))
-            return s
-        }
-        c.genAI.requestModel = text(.requestModel)
-        c.genAI.responseModel = text(.responseModel)
-        c.genAI.conversationID = text(.conversationID)
-        c.genAI.userID = text(.userID)
-        c.genAI.promptName = text(.promptName)
-        c.genAI.promptVersion = text(.promptVersion)
-
-        if let hit = take(.operation), case .text(let s) = hit.value {
-            c.genAI.operation = s
-            record(.operation, hit, verbatim: span.attributes[hit.index].value == .string(s))
-        }
-        if let hit = take(.provider), case .text(let raw) = hit.value {
-            let mapped = ConventionTable.providerAliases[raw] ?? raw
-            c.genAI.provider = mapped
-            record(.provider, hit, verbatim: mapped == raw && span.attributes[hit.index].value == .string(raw))
-        }
-
-        var tokens = InlineArray<5, Int64>(repeating: -1)
-        for (k, field) in Self.tokenFields.enumerated() {
-            if let hit = take(field), case .integer(let n) = hit.value {
-                tokens[k] = n
-                record(field, hit, verbatim: span.attributes[hit.index].value == .int(n))
-            }
-        }
-        func token(_ k: Int) -> Int64? { tokens[k] >= 0 ? tokens[k] : nil }
-        // Input includes cache reads and writes, output includes reasoning (the OTel GenAI rule).
-        // A count smaller than its parts was reported exclusive of them: add them once, never twice.
-        if var input = token(0) {
-            let cached = (token(2) ?? 0) + (token(3) ?? 0)
-            if cached > input {
-                input += cached
-                c.provenance.setAttributeIndex(nil, for: .inputTokens)
-            }
-            c.genAI.inputTokens = input
-        }
-        if var output = token(1) {
-            if let r = token(4), r > output {
-                output += r
-                c.provenance.setAttributeIndex(nil, for: .outputTokens)
-            }
-            c.genAI.outputTokens = output
-        }
-        c.genAI.cacheReadTokens = token(2)
-        c.genAI.cacheCreationTokens = token(3)
-        c.genAI.reasoningTokens = token(4)
-
-        if let hit = take(.timeToFirstToken), case .seconds(let s) = hit.value {
-            c.genAI.timeToFirstToken = s
-            record(.timeToFirstToken, hit, verbatim: span.attributes[hit.index].value == .double(s))
-        } else if let first = span.events.first(where: {
-            $0.timeUnixNano >= span.startTimeUnixNano && ConventionTable.firstChunkEvents.contains($0.name)
-        }) {
-            c.genAI.timeToFirstToken = Double(first.timeUnixNano - span.startTimeUnixNano) / 1e9
-            c.provenance[.timeToFirstToken] = .spanEvent
-        }
-
-        if let hit = take(.finishReason), case .text(let s) = hit.value {
-            c.genAI.finishReason = s
-            record(.finishReason, hit, verbatim: span.attributes[hit.index].value == .string(s))
-        }
-
-        if let hit = take(.errorType), case .text(let raw) = hit.value {
-            let cleaned = Self.cleanErrorType(raw)
-            c.genAI.errorType = cleaned
-            record(.errorType, hit, verbatim: cleaned == raw && span.attributes[hit.index].value == .string(raw))
-        } else if span.statusCode == .error,
-                  let exception = span.events.first(where: { $0.name == "exception" }),
-                  let type = exception.attributes[key: "exception.type"]?.stringValue {
-            c.genAI.errorType = Self.cleanErrorType(type)
-            c.provenance[.errorType] = .spanEvent
-        }
-
-        if let hit = take(.reportedCost), case .number(let d) = hit.value {
-            c.genAI.reportedCost = d
-            record(.reportedCost, hit, verbatim: false)
-        }
-
-        if let hit = take(.variant), case .text(let s) = hit.value {
-            c.release.variant = s
-            record(.variant, hit, verbatim: span.attributes[hit.index].value == .string(s))
-        } else if let v = facts.variant {
-            c.release.variant = v
-            c.provenance[.variant] = .resource
-        }
-        if let hit = take(.rollout), case .text(let s) = hit.value {
-            c.release.rollout = s
-            record(.rollout, hit, verbatim: span.attributes[hit.index].value == .string(s))
-        } else if let r = facts.rollout {
-            c.release.rollout = r
-            c.provenance[.rollout] = .resource
-        }
-        if c.environment == nil, let hit = take(.environment), case .text(let s) = hit.value {
-            c.environment = s
-            record(.environment, hit, verbatim: false)
-        }
-        if c.serviceVersion == nil, let hit = take(.serviceVersion), case .text(let s) = hit.value {
-            c.serviceVersion = s
-            record(.serviceVersion, hit, verbatim: false)
-        }
+    /// `attributeRules`, when given, holds the `ConventionTable` rule index of each attribute (the
+    /// protobuf decoder learns them while interning keys); otherwise keys are looked up here.
+    func normalize(_ span: consuming Span, origin: SpanOrigin, facts: ResourceFacts, attributeRules: [Int16]?) -> CanonicalSpan {
+        var c = CanonicalSpan(span: span, origin: origin, serviceName: facts.serviceName, serviceVersion: facts.serviceVersion,
+                              environment: facts.environment)
+        promote(&c, facts: facts, attributeRules: attributeRules)
         return c
     }
 
-    static let tokenFields: [CanonicalField] = [.inputTokens, .outputTokens, .cacheReadTokens, .cacheCreationTokens, .reasoningTokens]
+    /// Normalizes `span` straight into the end of `spans` (no copy of the canonical span).
+    func normalize(_ span: consuming Span, origin: SpanOrigin, facts: ResourceFacts, attributeRules: [Int16]?,
+                   appendingTo spans: inout [CanonicalSpan]) {
+        spans.append(CanonicalSpan(span: span, origin: origin, serviceName: facts.serviceName, serviceVersion: facts.serviceVersion,
+                                   environment: facts.environment))
+        promote(&spans[spans.count - 1], facts: facts, attributeRules: attributeRules)
+    }
+
+    private func promote(_ c: inout CanonicalSpan, facts: ResourceFacts, attributeRules: [Int16]?) {
+        // Disjoint stored properties: the span is read while the promoted fields are written in place.
+        promote(c.span, facts: facts, attributeRules: attributeRules, genAI: &c.genAI, release: &c.release,
+                provenance: &c.provenance, serviceVersion: &c.serviceVersion, environment: &c.environment)
+    }
+
+    /// Reads the canonical fields out of `span`'s attributes and events (and `facts` of its resource).
+    func promote(_ span: Span, facts: ResourceFacts, attributeRules: [Int16]?, genAI: inout GenAIFields, release: inout ReleaseFields,
+                 provenance: inout FieldProvenance, serviceVersion: inout String?, environment: inout String?) {
+        let ruleList = ConventionTable.ruleList
+        // Per field: the winning attribute's priority, index and rule (plain values: no allocation).
+        var priority = InlineArray<32, Int>(repeating: .max)
+        var chosenIndex = InlineArray<32, Int16>(repeating: -1)
+        var chosenRule = InlineArray<32, Int16>(repeating: -1)
+        // OpenInference's GenAI mode writes the *response* model into gen_ai.request.model; its own
+        // invocation parameters hold the model that was actually requested.
+        var isOpenInference = false
+        var invocationParameters = -1
+        let count = min(span.attributes.count, Int(Int16.max))
+        let knownRules = attributeRules.flatMap { $0.count == span.attributes.count ? $0 : nil }
+        for i in 0..<count {
+            let r = knownRules.map { $0[i] } ?? ConventionTable.ruleIndex(span.attributes[i].key)
+            guard r >= 0 else { continue }
+            let rule = ruleList[Int(r)]
+            if rule.reader == .operationKind { isOpenInference = true }
+            if rule.reader == .jsonModel && invocationParameters < 0 { invocationParameters = i }
+            let f = rule.field.rawValue
+            if rule.priority < priority[f], Self.read(span.attributes[i].value, rule.reader, span: span) != nil {
+                priority[f] = rule.priority
+                chosenIndex[f] = Int16(i)
+                chosenRule[f] = r
+            }
+        }
+        if isOpenInference, invocationParameters >= 0,
+           Self.read(span.attributes[invocationParameters].value, .jsonModel, span: span) != nil {
+            chosenIndex[CanonicalField.requestModel.rawValue] = Int16(invocationParameters)
+            chosenRule[CanonicalField.requestModel.rawValue] = ConventionTable.ruleIndex(span.attributes[invocationParameters].key)
+        }
+        /// The value chosen for a field, read again from its attribute.
+        func chosen(_ f: Int) -> Choice {
+            let i = Int(chosenIndex[f]), r = Int(chosenRule[f])
+            guard i >= 0, r >= 0, let value = Self.read(span.attributes[i].value, ruleList[r].reader, span: span) else { return Choice() }
+            return Choice(index: i, rule: r, value: value, attribute: span.attributes[i].value)
+        }
+
+        if facts.serviceName != nil { provenance[.serviceName] = .resource }
+        if facts.serviceVersion != nil { provenance[.serviceVersion] = .resource }
+        provenance[.environment] = facts.environmentConvention
+
+        /// Records where a field came from; `verbatim` when the stored value is the attribute's own.
+        func record(_ field: CanonicalField, _ choice: Choice, verbatim: Bool, _ provenance: inout FieldProvenance) {
+            provenance[field] = ruleList[choice.rule].convention
+            if verbatim { provenance.setAttributeIndex(choice.index, for: field) }
+        }
+        /// The text chosen for a field, recorded; verbatim when the attribute held exactly that string.
+        func text(_ field: CanonicalField, _ provenance: inout FieldProvenance) -> String? {
+            let choice = chosen(field.rawValue)
+            guard case .text(let s)? = choice.value else { return nil }
+            record(field, choice, verbatim: choice.verbatim, &provenance)
+            return s
+        }
+        genAI.requestModel = text(.requestModel, &provenance)
+        genAI.responseModel = text(.responseModel, &provenance)
+        genAI.conversationID = text(.conversationID, &provenance)
+        genAI.userID = text(.userID, &provenance)
+        genAI.promptName = text(.promptName, &provenance)
+        genAI.promptVersion = text(.promptVersion, &provenance)
+        genAI.operation = text(.operation, &provenance)
+        genAI.finishReason = text(.finishReason, &provenance)
+
+        let providerChoice = chosen(CanonicalField.provider.rawValue)
+        if case .text(let raw)? = providerChoice.value {
+            let mapped = ConventionTable.providerAliases[raw] ?? raw
+            genAI.provider = mapped
+            record(.provider, providerChoice, verbatim: mapped == raw && providerChoice.verbatim, &provenance)
+        }
+
+        var tokens = InlineArray<5, Int64>(repeating: -1)
+        for k in 0..<5 {
+            let field = Self.tokenFields[k]
+            let choice = chosen(field.rawValue)
+            if case .integer(let n)? = choice.value {
+                tokens[k] = n
+                record(field, choice, verbatim: choice.verbatim, &provenance)
+            }
+        }
+        // Input includes cache reads and writes, output includes reasoning (the OTel GenAI rule).
+        // A count smaller than its parts was reported exclusive of them: add them once, never twice.
+        if tokens[0] >= 0 {
+            var input = tokens[0]
+            let cached = max(tokens[2], 0) + max(tokens[3], 0)
+            if cached > input {
+                input += cached
+                provenance.setAttributeIndex(nil, for: .inputTokens)
+            }
+            genAI.inputTokens = input
+        }
+        if tokens[1] >= 0 {
+            var output = tokens[1]
+            if tokens[4] > output {
+                output += tokens[4]
+                provenance.setAttributeIndex(nil, for: .outputTokens)
+            }
+            genAI.outputTokens = output
+        }
+        if tokens[2] >= 0 { genAI.cacheReadTokens = tokens[2] }
+        if tokens[3] >= 0 { genAI.cacheCreationTokens = tokens[3] }
+        if tokens[4] >= 0 { genAI.reasoningTokens = tokens[4] }
+
+        let start = span.startTimeUnixNano
+        let ttftChoice = chosen(CanonicalField.timeToFirstToken.rawValue)
+        if case .seconds(let s)? = ttftChoice.value {
+            genAI.timeToFirstToken = s
+            record(.timeToFirstToken, ttftChoice, verbatim: ttftChoice.verbatim, &provenance)
+        } else if !span.events.isEmpty, let first = span.events.first(where: {
+            $0.timeUnixNano >= start && ConventionTable.firstChunkEvents.contains($0.name)
+        }) {
+            genAI.timeToFirstToken = Double(first.timeUnixNano - start) / 1e9
+            provenance[.timeToFirstToken] = .spanEvent
+        }
+
+        let errorChoice = chosen(CanonicalField.errorType.rawValue)
+        if case .text(let raw)? = errorChoice.value {
+            let cleaned = Self.cleanErrorType(raw)
+            genAI.errorType = cleaned
+            record(.errorType, errorChoice, verbatim: cleaned == raw && errorChoice.verbatim, &provenance)
+        } else if span.statusCode == .error,
+                  let exception = span.events.first(where: { $0.name == "exception" }),
+                  let type = exception.attributes[key: "exception.type"]?.stringValue {
+            genAI.errorType = Self.cleanErrorType(type)
+            provenance[.errorType] = .spanEvent
+        }
+
+        let costChoice = chosen(CanonicalField.reportedCost.rawValue)
+        if case .number(let d)? = costChoice.value {
+            genAI.reportedCost = d
+            record(.reportedCost, costChoice, verbatim: false, &provenance)
+        }
+
+        if let v = text(.variant, &provenance) {
+            release.variant = v
+        } else if let v = facts.variant {
+            release.variant = v
+            provenance[.variant] = .resource
+        }
+        if let r = text(.rollout, &provenance) {
+            release.rollout = r
+        } else if let r = facts.rollout {
+            release.rollout = r
+            provenance[.rollout] = .resource
+        }
+        let environmentChoice = chosen(CanonicalField.environment.rawValue)
+        if environment == nil, case .text(let s)? = environmentChoice.value {
+            environment = s
+            record(.environment, environmentChoice, verbatim: false, &provenance)
+        }
+        let versionChoice = chosen(CanonicalField.serviceVersion.rawValue)
+        if serviceVersion == nil, case .text(let s)? = versionChoice.value {
+            serviceVersion = s
+            record(.serviceVersion, versionChoice, verbatim: false, &provenance)
+        }
+    }
+
+    static let tokenFields: InlineArray<5, CanonicalField> = [.inputTokens, .outputTokens, .cacheReadTokens, .cacheCreationTokens, .reasoningTokens]
 
     enum ReadValue {
         case text(String)

@@ -41,15 +41,7 @@ public struct OTLPTraceBodyDecoder: Sendable {
     }
 
     public func decode(_ body: [UInt8], format: OTLPFormat, encoding: ContentEncoding) throws(Failure) -> DecodedTraces {
-        let raw: [UInt8]
-        do {
-            raw = try Decompression.inflate(body, encoding: encoding, limit: maxBodyBytes)
-        } catch {
-            switch error {
-            case .tooLarge: throw .tooLarge(error.description)
-            case .corrupt: throw .malformed(OTLPDecodingError(error.description))
-            }
-        }
+        let raw = try inflate(body, encoding: encoding)
         do {
             switch format {
             case .protobuf: return try OTLPProtobufDecoder(limits: limits).decodeTraces(raw)
@@ -57,6 +49,20 @@ public struct OTLPTraceBodyDecoder: Sendable {
             }
         } catch {
             throw .malformed(error)
+        }
+    }
+}
+
+extension OTLPTraceBodyDecoder {
+    /// The body decompressed within `maxBodyBytes`.
+    func inflate(_ body: [UInt8], encoding: ContentEncoding) throws(Failure) -> [UInt8] {
+        do {
+            return try Decompression.inflate(body, encoding: encoding, limit: maxBodyBytes)
+        } catch {
+            switch error {
+            case .tooLarge: throw .tooLarge(error.description)
+            case .corrupt: throw .malformed(OTLPDecodingError(error.description))
+            }
         }
     }
 }

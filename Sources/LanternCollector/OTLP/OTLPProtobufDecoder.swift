@@ -18,23 +18,27 @@ public struct OTLPProtobufDecoder: Sendable {
     }
 
     public func decodeTraces(_ buffer: UnsafeBufferPointer<UInt8>) throws(OTLPDecodingError) -> DecodedTraces {
-        guard let base = buffer.baseAddress, buffer.count > 0 else { return DecodedTraces() }
-        var run = ProtobufTraceDecoding(limits: limits, interner: StringInterner())
-        var reader = ProtobufReader(base: base, range: 0..<buffer.count)
+        guard buffer.count > 0 else { return DecodedTraces() }
+        return try InternerPool.with { (interner: StringInterner) throws(OTLPDecodingError) -> DecodedTraces in
+            try decodeTraces(buffer, interner: interner)
+        }
+    }
+
+    private func decodeTraces(_ buffer: UnsafeBufferPointer<UInt8>, interner: StringInterner) throws(OTLPDecodingError) -> DecodedTraces {
+        guard let base = buffer.baseAddress else { return DecodedTraces() }
+        var run = ProtobufTraceDecoding(limits: limits, interner: interner)
+        let reader = ProtobufReader(base: base, range: 0..<buffer.count)
         var export = TraceExport()
-        while let (field, wire) = try reader.readTag() {
-            if field == 1 {
-                try reader.expect(2, got: wire, field: "resource_spans")
-                let index = export.resourceSpans.count
-                let range = try reader.readLengthDelimited()
-                do {
-                    export.resourceSpans.append(try run.resourceSpans(reader.subReader(range), location: "resource_spans[\(index)]"))
-                } catch {
-                    throw error.inside("resource_spans[\(index)]")
-                }
-            } else {
-                try reader.skip(wireType: wire)
+        var resourceOf = ""  // "resource_spans[i]" of export.resourceSpans.last
+        for batch in try run.scopeBatches(reader, .traces) {
+            if export.resourceSpans.isEmpty || batch.path.first != resourceOf {
+                export.resourceSpans.append(ResourceSpans(resource: batch.origin.resource, schemaURL: batch.origin.resourceSchemaURL))
+                resourceOf = batch.path.first ?? ""
             }
+            var scope = ScopeSpans(scope: batch.origin.scope, schemaURL: batch.origin.scopeSchemaURL)
+            scope.spans.reserveCapacity(batch.items.count)
+            try run.spans(of: batch, reader) { span, _ in scope.spans.append(span) }
+            export.resourceSpans[export.resourceSpans.count - 1].scopeSpans.append(scope)
         }
         return DecodedTraces(export: export, rejections: run.rejections)
     }
@@ -45,50 +49,10 @@ struct ProtobufTraceDecoding {
     let limits: DecodingLimits
     let interner: StringInterner
     var rejections: [SpanRejection] = []
-
-    mutating func resourceSpans(_ r: ProtobufReader, location: String) throws(OTLPDecodingError) -> ResourceSpans {
-        var reader = r
-        var out = ResourceSpans()
-        var resourceProblem: OTLPDecodingError? = nil
-        var scopeRanges: [Range<Int>] = []
-        while let (field, wire) = try reader.readTag() {
-            switch field {
-            case 1:
-                try reader.expect(2, got: wire, field: "resource")
-                let range = try reader.readLengthDelimited()
-                do {
-                    out.resource = try resource(reader.subReader(range))
-                } catch where error.rejectsSpansOnly {
-                    resourceProblem = error.inside("resource")
-                } catch {
-                    throw error.inside("resource")
-                }
-            case 2:
-                try reader.expect(2, got: wire, field: "scope_spans")
-                scopeRanges.append(try reader.readLengthDelimited())
-            case 3:
-                try reader.expect(2, got: wire, field: "schema_url")
-                out.schemaURL = try string(reader, reader.readLengthDelimited())
-            default:
-                try reader.skip(wireType: wire)
-            }
-        }
-        for (i, range) in scopeRanges.enumerated() {
-            do {
-                var scope = try scopeSpans(reader.subReader(range), location: "\(location).scope_spans[\(i)]")
-                if let resourceProblem {
-                    for s in scope.spans.indices {
-                        rejections.append(SpanRejection(location: "\(location).scope_spans[\(i)].spans[\(s)]", reason: resourceProblem.spanReason))
-                    }
-                    scope.spans.removeAll()
-                }
-                out.scopeSpans.append(scope)
-            } catch {
-                throw error.inside("scope_spans[\(i)]")
-            }
-        }
-        return out
-    }
+    /// The `ConventionTable` rule of each attribute of the span `span` decoded last (-1 for none).
+    var spanAttributeRules: [Int16] = []
+    /// The rule of the key `keyValue` read last.
+    var lastKeyRule: Int16 = -1
 
     mutating func resource(_ r: ProtobufReader) throws(OTLPDecodingError) -> Resource {
         var reader = r
@@ -108,49 +72,27 @@ struct ProtobufTraceDecoding {
         return out
     }
 
-    mutating func scopeSpans(_ r: ProtobufReader, location: String) throws(OTLPDecodingError) -> ScopeSpans {
-        var reader = r
-        var out = ScopeSpans()
-        var scopeProblem: OTLPDecodingError? = nil
-        var spanIndex = 0
-        while let (field, wire) = try reader.readTag() {
-            switch field {
-            case 1:
-                try reader.expect(2, got: wire, field: "scope")
-                let range = try reader.readLengthDelimited()
-                do {
-                    out.scope = try scope(reader.subReader(range))
-                } catch where error.rejectsSpansOnly {
-                    scopeProblem = error.inside("scope")
-                } catch {
-                    throw error.inside("scope")
-                }
-            case 2:
-                try reader.expect(2, got: wire, field: "spans")
-                let range = try reader.readLengthDelimited()
-                let here = spanIndex
-                spanIndex += 1
-                do {
-                    out.spans.append(try span(reader.subReader(range)))
-                } catch where error.rejectsSpansOnly {
-                    rejections.append(SpanRejection(location: "\(location).spans[\(here)]", reason: error.spanReason))
-                } catch {
-                    throw error.inside("spans[\(here)]")
-                }
-            case 3:
-                try reader.expect(2, got: wire, field: "schema_url")
-                out.schemaURL = try string(reader, reader.readLengthDelimited())
-            default:
-                try reader.skip(wireType: wire)
+    /// Decodes the spans of one scope in order and hands each valid one, with the rule index of
+    /// each of its attributes, to `body`; invalid spans, and all spans of a batch whose resource or
+    /// scope is invalid, become rejections. Damage to the structure throws with the span's full path.
+    mutating func spans(of batch: ScopeBatch<Range<Int>>, _ reader: ProtobufReader,
+                        _ body: (consuming Span, _ attributeRules: [Int16]) -> Void) throws(OTLPDecodingError) {
+        for (i, range) in batch.items.enumerated() {
+            let decoded: Span
+            do throws(OTLPDecodingError) {
+                decoded = try span(reader.subReader(range))
+            } catch where error.rejectsSpansOnly {
+                rejections.append(SpanRejection(location: "\(batch.location).spans[\(i)]", reason: error.spanReason))
+                continue
+            } catch {
+                throw batch.structural(error, item: i, .traces)
             }
-        }
-        if let scopeProblem {
-            for s in out.spans.indices {
-                rejections.append(SpanRejection(location: "\(location).spans[\(s)]", reason: scopeProblem.spanReason))
+            if let problem = batch.problem {
+                rejections.append(SpanRejection(location: "\(batch.location).spans[\(i)]", reason: problem.spanReason))
+                continue
             }
-            out.spans.removeAll()
+            body(decoded, spanAttributeRules)
         }
-        return out
     }
 
     mutating func scope(_ r: ProtobufReader) throws(OTLPDecodingError) -> InstrumentationScope {
@@ -183,6 +125,8 @@ struct ProtobufTraceDecoding {
         var spanID: SpanID? = nil
         var out = Span(traceID: TraceID(high: 0, low: 0), spanID: SpanID(raw: 0), name: "", kind: .unspecified,
                        startTimeUnixNano: 0, endTimeUnixNano: 0)
+        spanAttributeRules.removeAll(keepingCapacity: true)
+        out.attributes.reserveCapacity(16)
         while let (field, wire) = try reader.readTag() {
             switch field {
             case 1:
@@ -227,6 +171,7 @@ struct ProtobufTraceDecoding {
             case 9:
                 try reader.expect(2, got: wire, field: "attributes")
                 try appendKeyValue(&out.attributes, reader, reader.readLengthDelimited())
+                spanAttributeRules.append(lastKeyRule)
             case 10:
                 try reader.expect(0, got: wire, field: "dropped_attributes_count")
                 out.droppedAttributesCount = UInt32(truncatingIfNeeded: try reader.readVarint())
@@ -289,9 +234,22 @@ struct ProtobufTraceDecoding {
         return out
     }
 
+    /// How many `attributes` (9) and `events` (11) fields a span message holds, to size its arrays
+    /// once; a damaged message stops the count (the decoding proper reports the damage).
+    static func countAttributesAndEvents(_ r: ProtobufReader) -> (attributes: Int, events: Int) {
+        var reader = r
+        var attributes = 0, events = 0
+        while let tag = try? reader.readTag() {
+            if tag.field == 9 { attributes += 1 } else if tag.field == 11 { events += 1 }
+            guard (try? reader.skip(wireType: tag.wireType)) != nil else { break }
+        }
+        return (attributes, events)
+    }
+
     mutating func event(_ r: ProtobufReader) throws(OTLPDecodingError) -> SpanEvent {
         var reader = r
         var out = SpanEvent(timeUnixNano: 0, name: "")
+        out.attributes.reserveCapacity(4)
         while let (field, wire) = try reader.readTag() {
             switch field {
             case 1:
@@ -370,12 +328,16 @@ struct ProtobufTraceDecoding {
         var reader = r
         var key = ""
         var value = AttributeValue.empty
+        var rule: Int16 = -1
         while let (field, wire) = try reader.readTag() {
             switch field {
             case 1:
                 try reader.expect(2, got: wire, field: "key")
                 let range = try reader.readLengthDelimited()
-                key = try string(reader, range)
+                guard range.count <= limits.maxValueBytes else {
+                    throw OTLPDecodingError.spanLevel("string of \(range.count) bytes exceeds the limit of \(limits.maxValueBytes)")
+                }
+                (key, rule) = try interner.key(reader.base, range)
             case 2:
                 try reader.expect(2, got: wire, field: "value")
                 let range = try reader.readLengthDelimited()
@@ -388,6 +350,7 @@ struct ProtobufTraceDecoding {
                 try reader.skip(wireType: wire)
             }
         }
+        lastKeyRule = rule
         return Attribute(key, value)
     }
 

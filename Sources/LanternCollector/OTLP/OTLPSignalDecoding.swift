@@ -23,6 +23,8 @@ struct SignalNames {
 
     static let logs = SignalNames(resources: "resource_logs", scopes: "scope_logs", items: "log_records",
                                   resourcesKey: "resourceLogs", scopesKey: "scopeLogs", itemsKey: "logRecords")
+    static let traces = SignalNames(resources: "resource_spans", scopes: "scope_spans", items: "spans",
+                                    resourcesKey: "resourceSpans", scopesKey: "scopeSpans", itemsKey: "spans")
     static let metrics = SignalNames(resources: "resource_metrics", scopes: "scope_metrics", items: "metrics",
                                      resourcesKey: "resourceMetrics", scopesKey: "scopeMetrics", itemsKey: "metrics")
 }
@@ -88,11 +90,13 @@ extension OTLPProtobufDecoder {
         _ read: (inout ProtobufTraceDecoding, ProtobufReader, _ location: String) throws(OTLPDecodingError) -> Decoded.Item
     ) throws(OTLPDecodingError) {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return }
-        var run = ProtobufTraceDecoding(limits: limits, interner: StringInterner())
-        let reader = ProtobufReader(base: base, range: 0..<buffer.count)
-        let batches = try run.scopeBatches(reader, Decoded.names)
-        try out.add(batches) { (range: Range<Int>, location: String) throws(OTLPDecodingError) -> Decoded.Item in
-            try read(&run, reader.subReader(range), location)
+        try InternerPool.with { (interner: StringInterner) throws(OTLPDecodingError) in
+            var run = ProtobufTraceDecoding(limits: limits, interner: interner)
+            let reader = ProtobufReader(base: base, range: 0..<buffer.count)
+            let batches = try run.scopeBatches(reader, Decoded.names)
+            try out.add(batches) { (range: Range<Int>, location: String) throws(OTLPDecodingError) -> Decoded.Item in
+                try read(&run, reader.subReader(range), location)
+            }
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 /// A bounds-checked cursor over protobuf wire bytes. Every read checks the end; nothing traps.
 struct ProtobufReader {
     let base: UnsafePointer<UInt8>
@@ -89,42 +90,122 @@ struct ProtobufReader {
     }
 }
 
-/// Turns wire bytes into Strings, reusing one String per distinct short byte sequence so that
-/// repeated keys and values (model names, attribute keys) cost no allocation after the first.
-final class StringInterner {
+/// Turns wire bytes into Strings, reusing one String per distinct byte sequence of 16 to 64 bytes,
+/// so that repeated keys and values (attribute keys, model names) cost no allocation after the
+/// first. Shorter strings are stored inline by `String` itself and need no interning. Each interned
+/// attribute key also remembers its normalizer rule, so the normalizer need not look keys up again.
+/// One interner serves one request at a time; `InternerPool` lends them out.
+final class StringInterner: @unchecked Sendable {
     private struct Entry {
-        var hash: UInt64 = 0
-        var bytes: [UInt8] = []
-        var string: String = ""
+        var hash: UInt64
+        var string: String
+        /// `ConventionTable` rule index of the string as an attribute key, -1 for none, -2 not yet known.
+        var rule: Int16
     }
 
     private static let slots = 4096
     private static let maxInternedLength = 64
-    private var entries = [Entry](repeating: Entry(), count: slots)
+    private let entries: UnsafeMutablePointer<Entry>
 
-    func string(_ base: UnsafePointer<UInt8>, _ range: Range<Int>) throws(OTLPDecodingError) -> String {
-        let count = range.count
-        if count == 0 { return "" }
-        let buffer = UnsafeBufferPointer(start: base + range.lowerBound, count: count)
-        guard count <= Self.maxInternedLength else { return try Self.make(buffer, offset: range.lowerBound) }
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in buffer { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        let slot = Int(truncatingIfNeeded: h ^ (h >> 29)) & (Self.slots - 1)
-        return try entries.withUnsafeMutableBufferPointer { (e: inout UnsafeMutableBufferPointer<Entry>) throws(OTLPDecodingError) -> String in
-            if e[slot].hash == h && e[slot].bytes.count == count
-                && e[slot].bytes.withUnsafeBufferPointer({ memcmp($0.baseAddress!, buffer.baseAddress!, count) == 0 }) {
-                return e[slot].string
-            }
-            let s = try Self.make(buffer, offset: range.lowerBound)
-            e[slot] = Entry(hash: h, bytes: Array(buffer), string: s)
-            return s
-        }
+    init() {
+        entries = .allocate(capacity: Self.slots)
+        entries.initialize(repeating: Entry(hash: 0, string: "", rule: -2), count: Self.slots)
     }
 
-    private static func make(_ buffer: UnsafeBufferPointer<UInt8>, offset: Int) throws(OTLPDecodingError) -> String {
+    deinit {
+        entries.deinitialize(count: Self.slots)
+        entries.deallocate()
+    }
+
+    /// A string value.
+    func string(_ base: UnsafePointer<UInt8>, _ range: Range<Int>) throws(OTLPDecodingError) -> String {
+        let count = range.count
+        if count < 16 || count > Self.maxInternedLength { return try Self.make(base + range.lowerBound, count, offset: range.lowerBound) }
+        return try entry(base, range).pointee.string
+    }
+
+    /// An attribute key and the index of its `ConventionTable` rule (-1 when no rule reads it).
+    func key(_ base: UnsafePointer<UInt8>, _ range: Range<Int>) throws(OTLPDecodingError) -> (String, Int16) {
+        let count = range.count
+        if count == 0 { return ("", -1) }
+        if count > Self.maxInternedLength {
+            let s = try Self.make(base + range.lowerBound, count, offset: range.lowerBound)
+            return (s, ConventionTable.ruleIndex(s))
+        }
+        let e = try entry(base, range)
+        if e.pointee.rule == -2 { e.pointee.rule = ConventionTable.ruleIndex(e.pointee.string) }
+        return (e.pointee.string, e.pointee.rule)
+    }
+
+    /// The slot holding these bytes, filled with them (and its rule unknown) if it held others.
+    private func entry(_ base: UnsafePointer<UInt8>, _ range: Range<Int>) throws(OTLPDecodingError) -> UnsafeMutablePointer<Entry> {
+        let start = base + range.lowerBound, count = range.count
+        let h = Self.hash(start, count)
+        let e = entries + (Int(truncatingIfNeeded: h >> 40) & (Self.slots - 1))
+        if e.pointee.hash == h && e.pointee.string.utf8.count == count
+            && e.pointee.string.utf8.withContiguousStorageIfAvailable({ memcmp($0.baseAddress!, start, count) == 0 }) == true {
+            return e
+        }
+        e.pointee = Entry(hash: h, string: try Self.make(start, count, offset: range.lowerBound), rule: -2)
+        return e
+    }
+
+    /// True when no byte has its high bit set (checked eight bytes at a time).
+    @inline(__always)
+    static func isASCII(_ p: UnsafePointer<UInt8>, _ count: Int) -> Bool {
+        let raw = UnsafeRawPointer(p)
+        var i = 0
+        var bits: UInt64 = 0
+        while i + 8 <= count {
+            bits |= raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            i += 8
+        }
+        while i < count { bits |= UInt64(p[i]); i += 1 }
+        return bits & 0x8080_8080_8080_8080 == 0
+    }
+
+    /// A 64-bit hash read eight bytes at a time (multiply-xorshift per word).
+    @inline(__always)
+    static func hash(_ p: UnsafePointer<UInt8>, _ count: Int) -> UInt64 {
+        var h = UInt64(truncatingIfNeeded: count) &* 0x9E37_79B9_7F4A_7C15
+        var i = 0
+        let raw = UnsafeRawPointer(p)
+        while i + 8 <= count {
+            h = (h ^ raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xFF51_AFD7_ED55_8CCD
+            h ^= h >> 29
+            i += 8
+        }
+        if i < count {
+            var w: UInt64 = 0
+            while i < count { w = w << 8 | UInt64(p[i]); i += 1 }
+            h = (h ^ w) &* 0xFF51_AFD7_ED55_8CCD
+            h ^= h >> 29
+        }
+        return h &* 0xC4CE_B9FE_1A85_EC53
+    }
+
+    private static func make(_ start: UnsafePointer<UInt8>, _ count: Int, offset: Int) throws(OTLPDecodingError) -> String {
+        if count == 0 { return "" }
+        let buffer = UnsafeBufferPointer(start: start, count: count)
+        // ASCII needs no validation, and String(decoding:) is the specialized fast path for it
+        // (String(validating:as:) is generic and costs a metadata lookup per string).
+        if isASCII(start, count) { return String(decoding: buffer, as: UTF8.self) }
         guard let s = String(validating: buffer, as: UTF8.self) else {
             throw OTLPDecodingError("string is not valid UTF-8", offset: offset)
         }
         return s
+    }
+}
+
+/// Interners lent to requests one at a time, so that strings interned by one request (attribute
+/// keys, model names) are found again by the next instead of being rebuilt.
+enum InternerPool {
+    private static let idle = Mutex<[StringInterner]>([])
+
+    /// Runs `body` with an interner no other request is using.
+    static func with<R, E: Error>(_ body: (StringInterner) throws(E) -> R) throws(E) -> R {
+        let interner = idle.withLock { $0.popLast() } ?? StringInterner()
+        defer { idle.withLock { if $0.count < 16 { $0.append(interner) } } }
+        return try body(interner)
     }
 }

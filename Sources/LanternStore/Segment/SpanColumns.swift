@@ -245,6 +245,7 @@ extension SpanColumns {
     /// True when two origins share their attribute storage and equal their strings byte for byte
     /// (spans of one ScopeSpans do): then they encode identically.
     static func sameStorage(_ a: SpanOrigin, _ b: SpanOrigin) -> Bool {
+        if a.isSameInstance(as: b) { return true }
         func same(_ x: [Attribute], _ y: [Attribute]) -> Bool {
             x.count == y.count && x.withUnsafeBufferPointer { p in y.withUnsafeBufferPointer { q in p.baseAddress == q.baseAddress } }
         }

@@ -42,7 +42,7 @@ enum PayloadFiles {
     }
 
     /// Decodes one file: format from the extension (gzip sniffed by its magic number).
-    static func decode(path: String, decoder: OTLPTraceBodyDecoder) throws -> DecodedTraces {
+    static func decode(path: String, decoder: OTLPTraceBodyDecoder, normalizer: Normalizer) throws -> NormalizedTraces {
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
         let gzipped = Decompression.looksGzipped(bytes)
         var format: OTLPFormat = path.hasSuffix(".json") || path.hasSuffix(".json.gz") ? .json : .protobuf
@@ -50,9 +50,9 @@ enum PayloadFiles {
             // A bare .gz: look at the inflated body's first byte.
             let inflated = try Decompression.inflate(bytes, encoding: .gzip, limit: decoder.maxBodyBytes)
             format = inflated.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) == UInt8(ascii: "{") ? .json : .protobuf
-            return try decoder.decode(inflated, format: format, encoding: .identity)
+            return try decoder.decodeNormalized(inflated, format: format, encoding: .identity, normalizer: normalizer)
         }
-        return try decoder.decode(bytes, format: format, encoding: gzipped ? .gzip : .identity)
+        return try decoder.decodeNormalized(bytes, format: format, encoding: gzipped ? .gzip : .identity, normalizer: normalizer)
     }
 }
 
