@@ -86,14 +86,14 @@ public enum CanonicalField: Int, Sendable, CaseIterable, CustomStringConvertible
 public struct FieldProvenance: Sendable, Equatable {
     public static let fieldCount = CanonicalField.allCases.count
     /// 4 bits per field.
-    private var conventions: UInt128 = 0
+    @usableFromInline var conventions: UInt128 = 0
     /// 8 bits per field: attribute index + 1 (0 = none); fields 0-15 and 16-31.
-    private var indexesLow: UInt128 = 0
-    private var indexesHigh: UInt128 = 0
+    @usableFromInline var indexesLow: UInt128 = 0
+    @usableFromInline var indexesHigh: UInt128 = 0
 
-    public init() {}
+    @inlinable public init() {}
 
-    public subscript(_ field: CanonicalField) -> Convention {
+    @inlinable public subscript(_ field: CanonicalField) -> Convention {
         get { Convention(rawValue: UInt8(truncatingIfNeeded: (conventions >> (4 * UInt128(field.rawValue))) & 0xF)) ?? .absent }
         set {
             let shift = 4 * UInt128(field.rawValue)
@@ -102,7 +102,7 @@ public struct FieldProvenance: Sendable, Equatable {
     }
 
     /// The index of the span attribute the field's value was copied from unchanged, if any.
-    public func attributeIndex(_ field: CanonicalField) -> Int? {
+    @inlinable public func attributeIndex(_ field: CanonicalField) -> Int? {
         let f = field.rawValue
         let word = f < 16 ? indexesLow : indexesHigh
         let v = Int((word >> (8 * UInt128(f & 15))) & 0xFF)
@@ -110,7 +110,7 @@ public struct FieldProvenance: Sendable, Equatable {
     }
 
     /// Records the attribute a field was copied from; indexes past 254 are not recorded.
-    public mutating func setAttributeIndex(_ index: Int?, for field: CanonicalField) {
+    @inlinable public mutating func setAttributeIndex(_ index: Int?, for field: CanonicalField) {
         let f = field.rawValue
         let stored = UInt128(index.map { $0 < 255 ? $0 + 1 : 0 } ?? 0)
         let shift = 8 * UInt128(f & 15)

@@ -98,23 +98,28 @@ struct ProtobufReader {
 final class StringInterner: @unchecked Sendable {
     private struct Entry {
         var hash: UInt64
+        var length: Int
         var string: String
         /// `ConventionTable` rule index of the string as an attribute key, -1 for none, -2 not yet known.
         var rule: Int16
     }
 
-    private static let slots = 4096
+    private static let slots = 1024
     private static let maxInternedLength = 64
     private let entries: UnsafeMutablePointer<Entry>
+    /// Each slot's bytes, `maxInternedLength` per slot, compared word by word.
+    private let bytes: UnsafeMutableRawPointer
 
     init() {
         entries = .allocate(capacity: Self.slots)
-        entries.initialize(repeating: Entry(hash: 0, string: "", rule: -2), count: Self.slots)
+        entries.initialize(repeating: Entry(hash: 0, length: -1, string: "", rule: -2), count: Self.slots)
+        bytes = .allocate(byteCount: Self.slots * Self.maxInternedLength, alignment: 8)
     }
 
     deinit {
         entries.deinitialize(count: Self.slots)
         entries.deallocate()
+        bytes.deallocate()
     }
 
     /// A string value.
@@ -141,13 +146,30 @@ final class StringInterner: @unchecked Sendable {
     private func entry(_ base: UnsafePointer<UInt8>, _ range: Range<Int>) throws(OTLPDecodingError) -> UnsafeMutablePointer<Entry> {
         let start = base + range.lowerBound, count = range.count
         let h = Self.hash(start, count)
-        let e = entries + (Int(truncatingIfNeeded: h >> 40) & (Self.slots - 1))
-        if e.pointee.hash == h && e.pointee.string.utf8.count == count
-            && e.pointee.string.utf8.withContiguousStorageIfAvailable({ memcmp($0.baseAddress!, start, count) == 0 }) == true {
+        let slot = Int(truncatingIfNeeded: h >> 40) & (Self.slots - 1)
+        let e = entries + slot
+        let stored = bytes + slot * Self.maxInternedLength
+        if e.pointee.hash == h && e.pointee.length == count && Self.equal(stored, UnsafeRawPointer(start), count) {
             return e
         }
-        e.pointee = Entry(hash: h, string: try Self.make(start, count, offset: range.lowerBound), rule: -2)
+        e.pointee = Entry(hash: h, length: count, string: try Self.make(start, count, offset: range.lowerBound), rule: -2)
+        stored.copyMemory(from: start, byteCount: count)
         return e
+    }
+
+    /// Byte equality, eight bytes at a time.
+    @inline(__always)
+    static func equal(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ count: Int) -> Bool {
+        var i = 0
+        while i + 8 <= count {
+            if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
+            i += 8
+        }
+        while i < count {
+            if a.load(fromByteOffset: i, as: UInt8.self) != b.load(fromByteOffset: i, as: UInt8.self) { return false }
+            i += 1
+        }
+        return true
     }
 
     /// True when no byte has its high bit set (checked eight bytes at a time).
