@@ -62,12 +62,14 @@ public final class SQLiteSpanStore: @unchecked Sendable {
 
     /// Appends several batches in one transaction (group commit): one fsync for all of them.
     public func appendNow(batches: [[CanonicalSpan]]) throws(StoreError) {
-        for batch in batches {
-            for c in batch where Self.nesting(of: c.span) >= ValueEncoding.maxDepth || Self.nesting(of: c.origin) >= ValueEncoding.maxDepth {
-                throw .invalidArgument("span \(c.span.spanID) of trace \(c.span.traceID) nests attribute values \(ValueEncoding.maxDepth) or more levels deep")
+        var encoded: [JournalEntry] = []
+        for batch in batches where !batch.isEmpty {
+            let columns = SpanColumns(batch)
+            if let i = columns.firstTooDeepRow {
+                throw .invalidArgument("span \(batch[i].span.spanID) of trace \(batch[i].span.traceID) nests attribute values \(ValueEncoding.maxDepth) or more levels deep")
             }
+            encoded.append(Self.journalEntry(columns))
         }
-        let encoded = batches.filter { !$0.isEmpty }.map { Self.journalEntry($0) }
         guard !encoded.isEmpty else { return }
         try withLock { () throws(StoreError) in
             let now = Int64(Date().timeIntervalSince1970 * 1e9)
@@ -88,34 +90,6 @@ public final class SQLiteSpanStore: @unchecked Sendable {
         }
     }
 
-    static func nesting(of v: AttributeValue) -> Int {
-        switch v {
-        case .array(let items): return 1 + (items.map(nesting(of:)).max() ?? 0)
-        case .kvlist(let items): return 1 + (items.map { nesting(of: $0.value) }.max() ?? 0)
-        default: return 0
-        }
-    }
-
-    static func nesting(of attributes: [Attribute]) -> Int {
-        var deepest = 0
-        for a in attributes {
-            switch a.value {
-            case .array, .kvlist: deepest = max(deepest, nesting(of: a.value))
-            default: continue
-            }
-        }
-        return deepest
-    }
-
-    static func nesting(of s: Span) -> Int {
-        var d = nesting(of: s.attributes)
-        for e in s.events where !e.attributes.isEmpty { d = max(d, nesting(of: e.attributes)) }
-        for l in s.links where !l.attributes.isEmpty { d = max(d, nesting(of: l.attributes)) }
-        return d
-    }
-
-    static func nesting(of o: SpanOrigin) -> Int { max(nesting(of: o.resource.attributes), nesting(of: o.scope.attributes)) }
-
     struct JournalEntry {
         var count: Int
         var minStart: Int64
@@ -123,8 +97,7 @@ public final class SQLiteSpanStore: @unchecked Sendable {
         var body: [UInt8]
     }
 
-    static func journalEntry(_ spans: [CanonicalSpan]) -> JournalEntry {
-        let columns = SpanColumns(spans)
+    static func journalEntry(_ columns: SpanColumns) -> JournalEntry {
         return JournalEntry(count: columns.count, minStart: columns.startTime.min() ?? 0, maxStart: columns.startTime.max() ?? 0,
                             body: ChunkContainer.pack(columns.encodeChunks(compress: false)))
     }

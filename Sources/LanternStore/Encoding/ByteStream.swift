@@ -1,6 +1,8 @@
 /// Appends little-endian integers, varints and length-prefixed bytes.
 struct ByteWriter {
     var bytes: [UInt8] = []
+    /// Set when an attribute value written nests too deeply for the store to read back.
+    var tooDeep = false
 
     init(capacity: Int = 0) { bytes.reserveCapacity(capacity) }
 

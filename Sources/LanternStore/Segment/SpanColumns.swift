@@ -43,95 +43,116 @@ struct SpanColumns {
         for (c, _) in Self.doubleColumns { doubles[c] = [] }
     }
 
+    /// The first row whose attribute values (or its origin's) nest `ValueEncoding.maxDepth`
+    /// containers or more: such spans cannot be stored.
+    var firstTooDeepRow: Int? = nil
+
     init(_ spans: [CanonicalSpan]) {
         self.init()
         reserve(spans.count)
         var originIndex: [ByteKey: Int64] = [:]
         var lastOrigin: (SpanOrigin, Int64)? = nil
-        var shapeIndex: [ByteKey: Int64] = [:]
+        var shapeCodes = ShapeCodes()
         var stringValues = Self.stringColumns.map { _ in [String?]() }
         var intValues = Self.intColumns.map { _ in [Int64?]() }
         var ttft: [Double?] = [], cost: [Double?] = []
         for i in stringValues.indices { stringValues[i].reserveCapacity(spans.count) }
         for i in intValues.indices { intValues[i].reserveCapacity(spans.count) }
+        ttft.reserveCapacity(spans.count)
+        cost.reserveCapacity(spans.count)
         var owner = [UInt8](repeating: 0, count: 64)
         var shape = ByteWriter(capacity: 256)
-        for c in spans {
-            let s = c.span
-            traceHigh.append(s.traceID.high); traceLow.append(s.traceID.low)
-            spanID.append(s.spanID.raw)
-            parentSpanID.append(s.parentSpanID?.raw ?? 0)
-            name.append(s.name)
-            kind.append(Int64(s.kind.rawValue))
-            startTime.append(Int64(bitPattern: s.startTimeUnixNano))
-            duration.append(Int64(bitPattern: s.endTimeUnixNano &- s.startTimeUnixNano))
-            statusCode.append(Int64(s.statusCode.rawValue))
-            statusMessage.append(s.statusMessage.isEmpty ? nil : s.statusMessage)
-            flags.append(Int64(s.flags))
-            traceState.append(s.traceState.isEmpty ? nil : s.traceState)
-            droppedAttributes.append(Int64(s.droppedAttributesCount))
-            droppedEvents.append(Int64(s.droppedEventsCount))
-            droppedLinks.append(Int64(s.droppedLinksCount))
-            if let (o, code) = lastOrigin, Self.sameStorage(o, c.origin) {
-                originCode.append(code)
-            } else {
-                var w = ByteWriter()
-                ValueEncoding.writeOrigin(c.origin, &w)
-                let key = ByteKey(w.bytes)
-                let code: Int64
-                if let known = originIndex[key] {
-                    code = known
+        // Spans are read in place through a pointer: binding each one to a local would copy it
+        // (a reference count on every string and array it holds).
+        spans.withUnsafeBufferPointer { rows in
+            for row in 0..<rows.count {
+                let c = rows.baseAddress! + row
+                let t = c.pointee.span.traceID
+                traceHigh.append(t.high); traceLow.append(t.low)
+                spanID.append(c.pointee.span.spanID.raw)
+                parentSpanID.append(c.pointee.span.parentSpanID?.raw ?? 0)
+                name.append(c.pointee.span.name)
+                kind.append(Int64(c.pointee.span.kind.rawValue))
+                let start = c.pointee.span.startTimeUnixNano, end = c.pointee.span.endTimeUnixNano
+                startTime.append(Int64(bitPattern: start))
+                duration.append(Int64(bitPattern: end &- start))
+                statusCode.append(Int64(c.pointee.span.statusCode.rawValue))
+                statusMessage.append(c.pointee.span.statusMessage.isEmpty ? nil : c.pointee.span.statusMessage)
+                flags.append(Int64(c.pointee.span.flags))
+                traceState.append(c.pointee.span.traceState.isEmpty ? nil : c.pointee.span.traceState)
+                droppedAttributes.append(Int64(c.pointee.span.droppedAttributesCount))
+                droppedEvents.append(Int64(c.pointee.span.droppedEventsCount))
+                droppedLinks.append(Int64(c.pointee.span.droppedLinksCount))
+                if let (o, code) = lastOrigin, Self.sameStorage(o, c.pointee.origin) {
+                    originCode.append(code)
                 } else {
-                    code = Int64(origins.count)
-                    origins.append(w.bytes)
-                    originIndex[key] = code
+                    var w = ByteWriter()
+                    ValueEncoding.writeOrigin(c.pointee.origin, &w)
+                    if w.tooDeep && firstTooDeepRow == nil { firstTooDeepRow = row }
+                    let key = ByteKey(w.bytes)
+                    let code: Int64
+                    if let known = originIndex[key] {
+                        code = known
+                    } else {
+                        code = Int64(origins.count)
+                        origins.append(w.bytes)
+                        originIndex[key] = code
+                    }
+                    originCode.append(code)
+                    lastOrigin = (c.pointee.origin, code)
                 }
-                originCode.append(code)
-                lastOrigin = (c.origin, code)
-            }
-            let g = c.genAI
-            stringValues[0].append(c.serviceName); stringValues[1].append(c.serviceVersion); stringValues[2].append(c.environment)
-            stringValues[3].append(g.operation); stringValues[4].append(g.provider); stringValues[5].append(g.requestModel)
-            stringValues[6].append(g.responseModel); stringValues[7].append(g.finishReason); stringValues[8].append(g.errorType)
-            stringValues[9].append(g.conversationID); stringValues[10].append(g.userID); stringValues[11].append(g.promptName)
-            stringValues[12].append(g.promptVersion); stringValues[13].append(c.release.variant); stringValues[14].append(c.release.rollout)
-            intValues[0].append(g.inputTokens); intValues[1].append(g.outputTokens); intValues[2].append(g.cacheReadTokens)
-            intValues[3].append(g.cacheCreationTokens); intValues[4].append(g.reasoningTokens)
-            ttft.append(g.timeToFirstToken); cost.append(g.reportedCost)
-            provenance.append(c.provenance.packedConventions)
+                stringValues[0].append(c.pointee.serviceName); stringValues[1].append(c.pointee.serviceVersion)
+                stringValues[2].append(c.pointee.environment)
+                stringValues[3].append(c.pointee.genAI.operation); stringValues[4].append(c.pointee.genAI.provider)
+                stringValues[5].append(c.pointee.genAI.requestModel); stringValues[6].append(c.pointee.genAI.responseModel)
+                stringValues[7].append(c.pointee.genAI.finishReason); stringValues[8].append(c.pointee.genAI.errorType)
+                stringValues[9].append(c.pointee.genAI.conversationID); stringValues[10].append(c.pointee.genAI.userID)
+                stringValues[11].append(c.pointee.genAI.promptName); stringValues[12].append(c.pointee.genAI.promptVersion)
+                stringValues[13].append(c.pointee.release.variant); stringValues[14].append(c.pointee.release.rollout)
+                intValues[0].append(c.pointee.genAI.inputTokens); intValues[1].append(c.pointee.genAI.outputTokens)
+                intValues[2].append(c.pointee.genAI.cacheReadTokens); intValues[3].append(c.pointee.genAI.cacheCreationTokens)
+                intValues[4].append(c.pointee.genAI.reasoningTokens)
+                ttft.append(c.pointee.genAI.timeToFirstToken); cost.append(c.pointee.genAI.reportedCost)
+                provenance.append(c.pointee.provenance.packedConventions)
 
-            // Attributes: shape + residual values, skipping those a column owns verbatim.
-            if owner.count < s.attributes.count { owner = [UInt8](repeating: 0, count: s.attributes.count) }
-            for i in 0..<s.attributes.count { owner[i] = 0 }
-            for field in Self.ownableFields {
-                if let i = c.provenance.attributeIndex(field), i < s.attributes.count, Self.canOwn(field, s.attributes[i].value, c) {
-                    owner[i] = ValueTag.ownedBase + UInt8(field.rawValue)
+                // Attributes: shape + residual values, skipping those a column owns verbatim.
+                let attributeCount = c.pointee.span.attributes.count
+                if owner.count < attributeCount { owner = [UInt8](repeating: 0, count: attributeCount) }
+                for i in 0..<attributeCount { owner[i] = 0 }
+                for field in Self.ownableFields {
+                    if let i = c.pointee.provenance.attributeIndex(field), i < attributeCount,
+                       Self.canOwn(field, c.pointee.span.attributes[i].value, c) {
+                        owner[i] = ValueTag.ownedBase + UInt8(field.rawValue)
+                    }
+                }
+                shape.bytes.removeAll(keepingCapacity: true)
+                shape.varint(attributeCount)
+                c.pointee.span.attributes.withUnsafeBufferPointer { attributes in
+                    for i in 0..<attributeCount {
+                        shape.string(attributes[i].key)
+                        if owner[i] != 0 {
+                            shape.byte(owner[i])
+                        } else {
+                            shape.byte(ValueTag.of(attributes[i].value))
+                            ValueEncoding.writeValue(attributes[i].value, &residual.writer)
+                        }
+                    }
+                }
+                residual.endRow()
+                shapeCode.append(shapeCodes.code(for: shape.bytes, in: &shapes))
+                if !c.pointee.span.events.isEmpty {
+                    ValueEncoding.writeEvents(c.pointee.span.events, spanStart: start, spanEnd: end, &events.writer)
+                }
+                events.endRow()
+                if !c.pointee.span.links.isEmpty { ValueEncoding.writeLinks(c.pointee.span.links, &links.writer) }
+                links.endRow()
+                if residual.writer.tooDeep || events.writer.tooDeep || links.writer.tooDeep {
+                    if firstTooDeepRow == nil { firstTooDeepRow = row }
+                    residual.writer.tooDeep = false
+                    events.writer.tooDeep = false
+                    links.writer.tooDeep = false
                 }
             }
-            shape.bytes.removeAll(keepingCapacity: true)
-            shape.varint(s.attributes.count)
-            for (i, a) in s.attributes.enumerated() {
-                shape.string(a.key)
-                if owner[i] != 0 {
-                    shape.byte(owner[i])
-                } else {
-                    shape.byte(ValueTag.of(a.value))
-                    ValueEncoding.writeValue(a.value, &residual.writer)
-                }
-            }
-            residual.endRow()
-            if let code = shapeIndex[ByteKey(shape.bytes)] {
-                shapeCode.append(code)
-            } else {
-                let code = Int64(shapes.count)
-                shapes.append(shape.bytes)
-                shapeIndex[ByteKey(shape.bytes)] = code
-                shapeCode.append(code)
-            }
-            if !s.events.isEmpty { ValueEncoding.writeEvents(s.events, spanStart: s.startTimeUnixNano, spanEnd: s.endTimeUnixNano, &events.writer) }
-            events.endRow()
-            if !s.links.isEmpty { ValueEncoding.writeLinks(s.links, &links.writer) }
-            links.endRow()
         }
         for (i, (col, _)) in Self.stringColumns.enumerated() { strings[col] = stringValues[i] }
         for (i, (col, _)) in Self.intColumns.enumerated() { ints[col] = intValues[i] }
@@ -148,29 +169,41 @@ struct SpanColumns {
     ]
 
     /// True when the column value rebuilds this attribute value exactly.
-    static func canOwn(_ field: CanonicalField, _ value: AttributeValue, _ c: CanonicalSpan) -> Bool {
-        let g = c.genAI
+    /// (The span is passed by pointer: passing it by value would copy it.)
+    static func canOwn(_ field: CanonicalField, _ value: AttributeValue, _ c: UnsafePointer<CanonicalSpan>) -> Bool {
         switch field {
-        case .operation: return g.operation.map { Self.sameText(value, $0) } ?? false
-        case .provider: return g.provider.map { Self.sameText(value, $0) } ?? false
-        case .requestModel: return g.requestModel.map { Self.sameText(value, $0) } ?? false
-        case .responseModel: return g.responseModel.map { Self.sameText(value, $0) } ?? false
-        case .finishReason: return g.finishReason.map { Self.sameText(value, $0) } ?? false
-        case .errorType: return g.errorType.map { Self.sameText(value, $0) } ?? false
-        case .conversationID: return g.conversationID.map { Self.sameText(value, $0) } ?? false
-        case .userID: return g.userID.map { Self.sameText(value, $0) } ?? false
-        case .promptName: return g.promptName.map { Self.sameText(value, $0) } ?? false
-        case .promptVersion: return g.promptVersion.map { Self.sameText(value, $0) } ?? false
-        case .variant: return c.release.variant.map { Self.sameText(value, $0) } ?? false
-        case .rollout: return c.release.rollout.map { Self.sameText(value, $0) } ?? false
-        case .inputTokens: return g.inputTokens.map { value == .int($0) } ?? false
-        case .outputTokens: return g.outputTokens.map { value == .int($0) } ?? false
-        case .cacheReadTokens: return g.cacheReadTokens.map { value == .int($0) } ?? false
-        case .cacheCreationTokens: return g.cacheCreationTokens.map { value == .int($0) } ?? false
-        case .reasoningTokens: return g.reasoningTokens.map { value == .int($0) } ?? false
-        case .timeToFirstToken: return g.timeToFirstToken.map { value == .double($0) } ?? false
+        case .operation: return sameText(value, c.pointee.genAI.operation)
+        case .provider: return sameText(value, c.pointee.genAI.provider)
+        case .requestModel: return sameText(value, c.pointee.genAI.requestModel)
+        case .responseModel: return sameText(value, c.pointee.genAI.responseModel)
+        case .finishReason: return sameText(value, c.pointee.genAI.finishReason)
+        case .errorType: return sameText(value, c.pointee.genAI.errorType)
+        case .conversationID: return sameText(value, c.pointee.genAI.conversationID)
+        case .userID: return sameText(value, c.pointee.genAI.userID)
+        case .promptName: return sameText(value, c.pointee.genAI.promptName)
+        case .promptVersion: return sameText(value, c.pointee.genAI.promptVersion)
+        case .variant: return sameText(value, c.pointee.release.variant)
+        case .rollout: return sameText(value, c.pointee.release.rollout)
+        case .inputTokens: return sameInt(value, c.pointee.genAI.inputTokens)
+        case .outputTokens: return sameInt(value, c.pointee.genAI.outputTokens)
+        case .cacheReadTokens: return sameInt(value, c.pointee.genAI.cacheReadTokens)
+        case .cacheCreationTokens: return sameInt(value, c.pointee.genAI.cacheCreationTokens)
+        case .reasoningTokens: return sameInt(value, c.pointee.genAI.reasoningTokens)
+        case .timeToFirstToken:
+            guard case .double(let d) = value, let t = c.pointee.genAI.timeToFirstToken else { return false }
+            return d.bitPattern == t.bitPattern
         default: return false
         }
+    }
+
+    static func sameInt(_ value: AttributeValue, _ n: Int64?) -> Bool {
+        guard case .int(let v) = value, let n else { return false }
+        return v == n
+    }
+
+    static func sameText(_ value: AttributeValue, _ s: String?) -> Bool {
+        guard let s else { return false }
+        return sameText(value, s)
     }
 
     /// Byte-for-byte string equality (Swift's `==` treats canonically equivalent text as equal,
@@ -261,6 +294,52 @@ extension SpanColumns {
 func utf8Identical(_ a: String, _ b: String) -> Bool {
     var a = a, b = b
     return a.withUTF8 { x in b.withUTF8 { y in x.count == y.count && (x.count == 0 || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0) } }
+}
+
+/// Dictionary codes of attribute shapes: a direct-mapped cache on a cheap hash of the shape's
+/// bytes in front of the dictionary (consecutive spans mostly repeat a few shapes), so most spans
+/// cost one hash and one comparison instead of a SipHash lookup.
+struct ShapeCodes {
+    private static let slots = 64
+    private var cache = [(hash: UInt64, code: Int64)](repeating: (0, -1), count: slots)
+    private var index: [ByteKey: Int64] = [:]
+
+    /// The code of `bytes` in `shapes`, appending them when new.
+    mutating func code(for bytes: [UInt8], in shapes: inout [[UInt8]]) -> Int64 {
+        let h = bytes.withUnsafeBytes { Self.hash($0) }
+        let slot = Int(truncatingIfNeeded: h >> 48) & (Self.slots - 1)
+        let cached = cache[slot]
+        if cached.hash == h, cached.code >= 0, Self.equal(shapes[Int(cached.code)], bytes) { return cached.code }
+        let code: Int64
+        if let known = index[ByteKey(bytes)] {
+            code = known
+        } else {
+            code = Int64(shapes.count)
+            shapes.append(bytes)
+            index[ByteKey(bytes)] = code
+        }
+        cache[slot] = (h, code)
+        return code
+    }
+
+    private static func equal(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        a.count == b.count && (a.isEmpty || a.withUnsafeBytes { x in b.withUnsafeBytes { y in memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0 } })
+    }
+
+    private static func hash(_ raw: UnsafeRawBufferPointer) -> UInt64 {
+        var h = UInt64(truncatingIfNeeded: raw.count) &* 0x9E37_79B9_7F4A_7C15
+        var i = 0
+        while i + 8 <= raw.count {
+            h = (h ^ raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xFF51_AFD7_ED55_8CCD
+            h ^= h >> 29
+            i += 8
+        }
+        while i < raw.count {
+            h = (h ^ UInt64(raw[i])) &* 0xFF51_AFD7_ED55_8CCD
+            i += 1
+        }
+        return h ^ (h >> 32)
+    }
 }
 
 /// Bytes as a dictionary key, hashed in one pass rather than element by element.

@@ -23,7 +23,9 @@ enum ValueTag {
 
 /// The compact binary form of attribute values, events and links inside segment columns.
 enum ValueEncoding {
-    static func writeValue(_ v: AttributeValue, _ w: inout ByteWriter) {
+    /// Writes a value that sits inside `depth` arrays or kvlists; a value that would nest
+    /// `maxDepth` containers or more marks the writer `tooDeep` (the append is then refused).
+    static func writeValue(_ v: AttributeValue, _ w: inout ByteWriter, depth: Int = 0) {
         switch v {
         case .string(let s): w.string(s)
         case .bool(let b): w.byte(b ? 1 : 0)
@@ -31,10 +33,12 @@ enum ValueEncoding {
         case .double(let d): w.fixed64(d.bitPattern)
         case .bytes(let b): w.lengthPrefixed(b)
         case .array(let items):
+            if depth + 1 >= maxDepth { w.tooDeep = true }
             w.varint(items.count)
-            for item in items { w.byte(ValueTag.of(item)); writeValue(item, &w) }
+            for item in items { w.byte(ValueTag.of(item)); writeValue(item, &w, depth: depth + 1) }
         case .kvlist(let items):
-            writeAttributes(items, &w)
+            if depth + 1 >= maxDepth { w.tooDeep = true }
+            writeAttributes(items, &w, depth: depth + 1)
         case .empty: break
         }
     }
@@ -62,12 +66,12 @@ enum ValueEncoding {
         }
     }
 
-    static func writeAttributes(_ attributes: [Attribute], _ w: inout ByteWriter) {
+    static func writeAttributes(_ attributes: [Attribute], _ w: inout ByteWriter, depth: Int = 0) {
         w.varint(attributes.count)
         for a in attributes {
             w.string(a.key)
             w.byte(ValueTag.of(a.value))
-            writeValue(a.value, &w)
+            writeValue(a.value, &w, depth: depth)
         }
     }
 
