@@ -8,7 +8,7 @@ import LanternStore
 final class CommitQueue: @unchecked Sendable {
     private let store: SQLiteSpanStore
     private let condition = NSCondition()
-    private var waiting: [(spans: [CanonicalSpan], done: CheckedContinuation<Void, any Error>)] = []
+    private var waiting: [(spans: SQLiteSpanStore.EncodedSpans, done: CheckedContinuation<Void, any Error>)] = []
     private var waitingSpans = 0
     private var stopped = false
     /// Spans per transaction at most; the rest wait for the next one.
@@ -34,8 +34,8 @@ final class CommitQueue: @unchecked Sendable {
     }
 
     /// Returns once the spans are durable, or throws what the commit threw.
-    func append(_ spans: [CanonicalSpan]) async throws {
-        guard !spans.isEmpty else { return }
+    func append(_ spans: SQLiteSpanStore.EncodedSpans) async throws {
+        guard spans.count > 0 else { return }
         try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
             condition.lock()
             if stopped {
@@ -79,7 +79,7 @@ final class CommitQueue: @unchecked Sendable {
             condition.unlock()
             do {
                 let started = DispatchTime.now().uptimeNanoseconds
-                try store.appendNow(batches: batch.map(\.spans))
+                try store.appendNow(encoded: batch.map(\.spans))
                 onCommit(taken, Int64(DispatchTime.now().uptimeNanoseconds - started))
                 for w in batch { w.done.resume() }
             } catch {

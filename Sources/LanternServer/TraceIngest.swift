@@ -74,7 +74,8 @@ public struct TraceIngest: Sendable {
         }
         metrics.redacted(processors.process(&spans))
         do {
-            try await commits.append(spans)
+            // Encoded here, on this request's thread: the commit writer only writes.
+            try await commits.append(SQLiteSpanStore.encode(spans))
         } catch {
             return metrics.counting(.storeFailed("the spans could not be stored: \(error)"))
         }

@@ -27,7 +27,16 @@ public final class SQLiteSpanStore: @unchecked Sendable {
     private let lock = NSLock()
     private let sealLock = NSLock()
     private var journalSpans = 0
+    /// Journal rows up to this `seq` are sealed into segments (`meta` key `journal_sealed_through`);
+    /// they are deleted in small steps after the seal and ignored by every reader meanwhile.
+    private var sealedThrough: Int64 = 0
+    /// Journal rows are numbered past every sealed one even after all rows are deleted (SQLite
+    /// would reuse numbers from 1, and a reused number at or below `sealedThrough` would hide its row).
+    private var nextJournalSeq: Int64 = 1
     private var insertJournal: SQLiteStatement!
+    /// The sealer's own connection for reading the journal (guarded by `sealLock`): a WAL reader
+    /// does not block the appends that go on meanwhile on `db`.
+    private var sealReader: SQLiteDatabase?
 
     public init(path: String, configuration: Configuration = .init()) throws(StoreError) {
         self.path = path
@@ -43,8 +52,12 @@ public final class SQLiteSpanStore: @unchecked Sendable {
         try db.execute("PRAGMA temp_store = MEMORY")
         try Migrations.apply(to: db)
         if configuration.checkpointInBackground { try db.execute("PRAGMA wal_autocheckpoint = 0") }
-        insertJournal = try db.prepare("INSERT INTO journal(appended_unix_nano, span_count, min_start, max_start, body) VALUES (?, ?, ?, ?, ?)")
+        insertJournal = try db.prepare("INSERT INTO journal(seq, appended_unix_nano, span_count, min_start, max_start, body) VALUES (?, ?, ?, ?, ?, ?)")
+        sealedThrough = try db.scalarInt("SELECT coalesce(max(CAST(value AS INTEGER)), 0) FROM meta WHERE key = 'journal_sealed_through'")
+        try db.execute("DELETE FROM journal WHERE seq <= \(sealedThrough)")  // sealed rows a crash left behind
         journalSpans = Int(try db.scalarInt("SELECT coalesce(sum(span_count), 0) FROM journal"))
+        nextJournalSeq = max(try db.scalarInt("SELECT coalesce(max(seq), 0) FROM journal"), sealedThrough) + 1
+        try removeUnfinishedSegments()
     }
 
     func withLock<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
@@ -62,27 +75,50 @@ public final class SQLiteSpanStore: @unchecked Sendable {
 
     /// Appends several batches in one transaction (group commit): one fsync for all of them.
     public func appendNow(batches: [[CanonicalSpan]]) throws(StoreError) {
-        var encoded: [JournalEntry] = []
-        for batch in batches where !batch.isEmpty {
-            let columns = SpanColumns(batch)
-            if let i = columns.firstTooDeepRow {
-                throw .invalidArgument("span \(batch[i].span.spanID) of trace \(batch[i].span.traceID) nests attribute values \(ValueEncoding.maxDepth) or more levels deep")
-            }
-            encoded.append(Self.journalEntry(columns))
+        var encoded: [EncodedSpans] = []
+        for batch in batches where !batch.isEmpty { encoded.append(try Self.encode(batch)) }
+        try appendNow(encoded: encoded)
+    }
+
+    /// Spans shredded and encoded for the journal, ready to append. Encoding needs no store, so
+    /// each request can do it on its own thread while the commit writer only writes.
+    public struct EncodedSpans: Sendable {
+        public let count: Int
+        let minStart: Int64
+        let maxStart: Int64
+        let body: [UInt8]
+    }
+
+    /// Encodes spans for `appendNow(encoded:)`; refuses attribute values nested too deeply to read back.
+    public static func encode(_ spans: [CanonicalSpan]) throws(StoreError) -> EncodedSpans {
+        let columns = SpanColumns(spans)
+        if let i = columns.firstTooDeepRow {
+            throw .invalidArgument("span \(spans[i].span.spanID) of trace \(spans[i].span.traceID) nests attribute values \(ValueEncoding.maxDepth) or more levels deep")
         }
+        return EncodedSpans(count: columns.count, minStart: columns.startTime.min() ?? 0, maxStart: columns.startTime.max() ?? 0,
+                            body: ChunkContainer.pack(columns.encodeChunks(compress: false)))
+    }
+
+    /// Appends encoded batches in one transaction (group commit): one fsync for all of them.
+    public func appendNow(encoded: [EncodedSpans]) throws(StoreError) {
+        let encoded = encoded.filter { $0.count > 0 }
         guard !encoded.isEmpty else { return }
         try withLock { () throws(StoreError) in
             let now = Int64(Date().timeIntervalSince1970 * 1e9)
+            var seq = nextJournalSeq
             try db.transaction { () throws(StoreError) in
                 for e in encoded {
-                    try insertJournal.bind(1, now)
-                    try insertJournal.bind(2, Int64(e.count))
-                    try insertJournal.bind(3, e.minStart)
-                    try insertJournal.bind(4, e.maxStart)
-                    try insertJournal.bind(5, e.body)
+                    try insertJournal.bind(1, seq)
+                    try insertJournal.bind(2, now)
+                    try insertJournal.bind(3, Int64(e.count))
+                    try insertJournal.bind(4, e.minStart)
+                    try insertJournal.bind(5, e.maxStart)
+                    try insertJournal.bind(6, e.body)
                     try insertJournal.run()
+                    seq += 1
                 }
             }
+            nextJournalSeq = seq
             journalSpans += encoded.reduce(0) { $0 + $1.count }
         }
         if configuration.autoSeal && unsealedSpans >= configuration.segmentRows {
@@ -90,31 +126,22 @@ public final class SQLiteSpanStore: @unchecked Sendable {
         }
     }
 
-    struct JournalEntry {
-        var count: Int
-        var minStart: Int64
-        var maxStart: Int64
-        var body: [UInt8]
-    }
-
-    static func journalEntry(_ columns: SpanColumns) -> JournalEntry {
-        return JournalEntry(count: columns.count, minStart: columns.startTime.min() ?? 0, maxStart: columns.startTime.max() ?? 0,
-                            body: ChunkContainer.pack(columns.encodeChunks(compress: false)))
-    }
-
     // MARK: seal
 
     /// Moves journal batches into sealed segments of `segmentRows` spans. With `force`, also
     /// seals a final partial segment. Returns the number of segments written. The segment is
-    /// built outside the store lock, so appends and queries go on while it is encoded; it is
-    /// written, and its journal rows deleted, in one transaction.
+    /// built outside the store lock, so appends and queries go on while it is encoded, then
+    /// written in short transactions (see `writeSegment`): it appears, and its journal rows go,
+    /// in the last one.
     @discardableResult
     public func seal(force: Bool) throws(StoreError) -> Int {
         sealLock.lock()
         defer { sealLock.unlock() }
         var written = 0
         while true {
-            let entries = try withLock { () throws(StoreError) in try pendingJournal(limitSpans: configuration.segmentRows) }
+            if sealReader == nil { sealReader = try SQLiteDatabase(path: path) }
+            let after = try withLock { () throws(StoreError) in sealedThrough }
+            let entries = try pendingJournal(sealReader!, after: after, limitSpans: configuration.segmentRows)
             let total = entries.reduce(0) { $0 + $1.count }
             guard total > 0, total >= configuration.segmentRows || force else { break }
             var merged = SpanColumns()
@@ -123,10 +150,8 @@ public final class SQLiteSpanStore: @unchecked Sendable {
                 merged.append(try SpanColumns(chunks: chunks))
             }
             let segment = BuiltSegment(merged)
-            try withLock { () throws(StoreError) in
-                try writeSegment(segment, replacingJournalThrough: entries.last!.seq)
-                journalSpans -= total
-            }
+            try writeSegment(segment, replacingJournalThrough: entries.last!.seq, spans: total)
+            try deleteSealedJournal(through: entries.last!.seq)
             written += 1
         }
         return written
@@ -139,8 +164,9 @@ public final class SQLiteSpanStore: @unchecked Sendable {
         return journalSpans
     }
 
-    private func pendingJournal(limitSpans: Int) throws(StoreError) -> [(seq: Int64, count: Int, body: [UInt8])] {
-        let s = try db.prepare("SELECT seq, span_count, body FROM journal ORDER BY seq")
+    private func pendingJournal(_ db: SQLiteDatabase, after: Int64, limitSpans: Int) throws(StoreError) -> [(seq: Int64, count: Int, body: [UInt8])] {
+        let s = try db.prepare("SELECT seq, span_count, body FROM journal WHERE seq > ? ORDER BY seq")
+        try s.bind(1, after)
         var out: [(Int64, Int, [UInt8])] = []
         var total = 0
         // Oldest first until a segment's worth (a segment may pass the target by one batch).
@@ -169,33 +195,93 @@ public final class SQLiteSpanStore: @unchecked Sendable {
         }
     }
 
-    private func writeSegment(_ segment: BuiltSegment, replacingJournalThrough seq: Int64) throws(StoreError) {
+    /// Writes a segment without holding up appends for long: each column chunk goes in a short
+    /// transaction of its own, under a segment id no `segments` row names yet (invisible to
+    /// readers, removed at open if a crash leaves it behind); a last short transaction adds the
+    /// segment's row and marks the journal rows it replaces as sealed (`deleteSealedJournal`
+    /// removes them afterwards, a few at a time: freeing their pages in one commit held appends
+    /// up for tens of milliseconds). None of these transactions waits
+    /// for an fsync inside the store lock: the sealer syncs the log itself after each one, and
+    /// every append's commit (synchronous=FULL) syncs all earlier transactions with its own. A
+    /// crash can so lose only a whole seal, whose journal rows are then still there.
+    private func writeSegment(_ segment: BuiltSegment, replacingJournalThrough seq: Int64, spans: Int) throws(StoreError) {
         let chunks = segment.chunks, zone = segment.zone, bloom = segment.bloom
         let bytes = chunks.reduce(0) { $0 + $1.1.count }
-        try db.transaction { () throws(StoreError) in
-            let seg = try db.prepare("""
-                INSERT INTO segments(span_count, min_start, max_start, bytes, created_unix_nano, zone, trace_bloom)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                """)
-            try seg.bind(1, Int64(segment.count))
-            try seg.bind(2, zone.minStart)
-            try seg.bind(3, zone.maxStart)
-            try seg.bind(4, Int64(bytes))
-            try seg.bind(5, Int64(Date().timeIntervalSince1970 * 1e9))
-            try seg.bind(6, zone.encoded())
-            try seg.bind(7, bloom.bits)
-            try seg.run()
-            let id = db.lastInsertRowID
-            let col = try db.prepare("INSERT INTO segment_columns(id, data) VALUES (?, ?)")
-            for (cid, data) in chunks {
+        let id = try withLock { () throws(StoreError) in try db.scalarInt("SELECT coalesce(max(id), 0) + 1 FROM segments") }
+        for (cid, data) in chunks {
+            try unsyncedTransaction { () throws(StoreError) in
+                let col = try db.prepare("INSERT INTO segment_columns(id, data) VALUES (?, ?)")
                 try col.bind(1, id * 256 + Int64(cid.rawValue))
                 try col.bind(2, data)
                 try col.run()
             }
-            let del = try db.prepare("DELETE FROM journal WHERE seq <= ?")
-            try del.bind(1, seq)
-            try del.run()
         }
+        try unsyncedTransaction { () throws(StoreError) in
+            let seg = try db.prepare("""
+                INSERT INTO segments(id, span_count, min_start, max_start, bytes, created_unix_nano, zone, trace_bloom)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            try seg.bind(1, id)
+            try seg.bind(2, Int64(segment.count))
+            try seg.bind(3, zone.minStart)
+            try seg.bind(4, zone.maxStart)
+            try seg.bind(5, Int64(bytes))
+            try seg.bind(6, Int64(Date().timeIntervalSince1970 * 1e9))
+            try seg.bind(7, zone.encoded())
+            try seg.bind(8, bloom.bits)
+            try seg.run()
+            let mark = try db.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES ('journal_sealed_through', ?)")
+            try mark.bind(1, String(seq))
+            try mark.run()
+        } afterCommit: {
+            // In the same hold of the lock: no reader sees the segment and its journal rows both.
+            journalSpans -= spans
+            sealedThrough = seq
+        }
+    }
+
+    /// Deletes sealed journal rows in small transactions, so each holds the store lock briefly.
+    private func deleteSealedJournal(through seq: Int64) throws(StoreError) {
+        while true {
+            var deleted = 0
+            try unsyncedTransaction { () throws(StoreError) in
+                let del = try db.prepare("DELETE FROM journal WHERE seq IN (SELECT seq FROM journal WHERE seq <= ? ORDER BY seq LIMIT 8)")
+                try del.bind(1, seq)
+                try del.run()
+                deleted = db.changes
+            }
+            if deleted == 0 { return }
+        }
+    }
+
+    /// Runs one transaction under the store lock with synchronous=NORMAL (no fsync at its
+    /// commit), then syncs the write-ahead log outside the lock.
+    private func unsyncedTransaction(_ body: () throws(StoreError) -> Void, afterCommit: () -> Void = {}) throws(StoreError) {
+        try withLock { () throws(StoreError) in
+            try db.execute("PRAGMA synchronous = NORMAL")
+            do throws(StoreError) {
+                try db.transaction(body)
+            } catch {
+                try? db.execute("PRAGMA synchronous = FULL")
+                throw error
+            }
+            afterCommit()
+            try db.execute("PRAGMA synchronous = FULL")
+        }
+        syncLog()
+    }
+
+    /// fsyncs the write-ahead log file (what a synchronous=FULL commit would have done).
+    private func syncLog() {
+        let fd = open(path + "-wal", O_RDONLY)
+        guard fd >= 0 else { return }
+        _ = fsync(fd)
+        close(fd)
+    }
+
+    /// Removes column chunks a crash left behind between writing them and adding their segment's row.
+    private func removeUnfinishedSegments() throws(StoreError) {
+        try db.execute("DELETE FROM segment_columns WHERE id / 256 NOT IN (SELECT id FROM segments)")
     }
 
     // MARK: reading
@@ -240,7 +326,8 @@ public final class SQLiteSpanStore: @unchecked Sendable {
 
     /// Journal batches (unsealed spans) whose start range may meet the filter: their chunks.
     func journalChunks(_ columns: Set<ColumnID>, filter: SpanFilter) throws(StoreError) -> [[ColumnID: [UInt8]]] {
-        let s = try db.prepare("SELECT min_start, max_start, body FROM journal ORDER BY seq")
+        let s = try db.prepare("SELECT min_start, max_start, body FROM journal WHERE seq > ? ORDER BY seq")
+        try s.bind(1, sealedThrough)
         var out: [[ColumnID: [UInt8]]] = []
         while try s.step() {
             if let from = filter.from, s.int(1) < from { continue }
@@ -307,7 +394,8 @@ public final class SQLiteSpanStore: @unchecked Sendable {
         try withLock { () throws(StoreError) -> StoreStats in
             let seg = try db.prepare("SELECT count(*), coalesce(sum(span_count), 0), min(min_start), max(max_start) FROM segments")
             _ = try seg.step()
-            let jr = try db.prepare("SELECT count(*), coalesce(sum(span_count), 0), min(min_start), max(max_start) FROM journal")
+            let jr = try db.prepare("SELECT count(*), coalesce(sum(span_count), 0), min(min_start), max(max_start) FROM journal WHERE seq > ?")
+            try jr.bind(1, sealedThrough)
             _ = try jr.step()
             let mins = [seg.isNull(2) ? nil : seg.int(2), jr.isNull(2) ? nil : jr.int(2)].compactMap { $0 }
             let maxs = [seg.isNull(3) ? nil : seg.int(3), jr.isNull(3) ? nil : jr.int(3)].compactMap { $0 }
@@ -365,13 +453,15 @@ public final class SQLiteSpanStore: @unchecked Sendable {
             sealLock.lock()
             defer { sealLock.unlock() }
             try withLock { () throws(StoreError) in
-                let old = try db.prepare("SELECT coalesce(sum(span_count), 0), coalesce(sum(length(body)), 0) FROM journal WHERE max_start < ?")
+                let old = try db.prepare("SELECT coalesce(sum(span_count), 0), coalesce(sum(length(body)), 0) FROM journal WHERE max_start < ? AND seq > ?")
                 try old.bind(1, nowUnixNano - age)
+                try old.bind(2, sealedThrough)
                 _ = try old.step()
                 let spans = Int(old.int(0)), bytes = old.int(1)
                 guard spans > 0 else { return }
-                let d = try db.prepare("DELETE FROM journal WHERE max_start < ?")
+                let d = try db.prepare("DELETE FROM journal WHERE max_start < ? AND seq > ?")
                 try d.bind(1, nowUnixNano - age)
+                try d.bind(2, sealedThrough)
                 try d.run()
                 journalSpans -= spans
                 result.spansDeleted += spans

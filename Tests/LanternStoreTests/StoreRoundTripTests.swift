@@ -177,6 +177,44 @@ struct StoreRoundTripTests {
         }
     }
 
+    @Test("what a crash can leave between a seal's steps is cleaned up at open and never read twice")
+    func sealLeftovers() throws {
+        let spans = (0..<1500).map { generatedSpan($0) }
+        var config = SQLiteSpanStore.Configuration()
+        config.segmentRows = 1000
+        config.autoSeal = false
+        try withTemporaryStorePath { path in
+            do {
+                let store = try SQLiteSpanStore(path: path, configuration: config)
+                try store.appendNow(Array(spans[0..<1000]))
+                try store.db.execute("CREATE TABLE kept AS SELECT * FROM journal")
+                #expect(try store.seal(force: false) == 1)
+                // As if the sealer had died after marking the rows sealed but before deleting them,
+                // and in the middle of writing a second segment's chunks.
+                try store.db.execute("INSERT INTO journal SELECT * FROM kept")
+                try store.db.execute("DROP TABLE kept")
+                try store.appendNow(Array(spans[1000..<1500]))
+                let sealedThrough = try store.db.scalarInt("SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'journal_sealed_through'")
+                #expect(sealedThrough >= 1)
+                #expect(try store.db.scalarInt("SELECT coalesce(sum(span_count), 0) FROM journal WHERE seq > \(sealedThrough)") == 500,
+                        "new rows are numbered past the sealed ones")
+                try store.db.execute("INSERT INTO segment_columns(id, data) VALUES (\((sealedThrough + 50) * 256 + 1), x'00')")
+                try store.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('journal_sealed_through', '\(sealedThrough)')")
+                try expectStored(store, spans, "before reopening")
+            }
+            do {
+                let store = try SQLiteSpanStore(path: path, configuration: config)
+                #expect(try store.db.scalarInt("SELECT count(*) FROM segment_columns WHERE id / 256 NOT IN (SELECT id FROM segments)") == 0)
+                let stats = try store.statsNow()
+                #expect(stats.totalSpans == 1500 && stats.journalSpans == 500, "\(stats)")
+                try expectStored(store, spans, "reopened")
+                try store.seal(force: true)
+                try expectStored(store, spans, "sealed after reopening")
+                #expect(try store.db.scalarInt("SELECT count(*) FROM journal") == 0)
+            }
+        }
+    }
+
     @Test("3000 spans in 5 batches seal into several segments automatically and all round-trip")
     func manySpans() throws {
         let batches = (0..<5).map { b in (0..<600).map { i in generatedSpan(b * 600 + i) } }
