@@ -28,6 +28,8 @@ public struct TraceIngest: Sendable {
     public let processors: SpanProcessors
     private let commits: CommitQueue
     private let metrics: ServerMetrics
+    /// Spans admitted and not yet durable: being processed, encoded or waiting for the journal.
+    private let pending = PendingSpans()
 
     /// Fails when the configuration's processors cannot be built (an invalid redaction pattern).
     public init(store: SQLiteSpanStore, configuration: ServerConfiguration = .init(), metrics: ServerMetrics = ServerMetrics()) throws {
@@ -38,8 +40,8 @@ public struct TraceIngest: Sendable {
         commits = CommitQueue(store: store) { spans, nanos in metrics.committed(spans: spans, nanoseconds: nanos) }
     }
 
-    /// Spans decoded and waiting for the journal.
-    public var queuedSpans: Int { commits.depth }
+    /// Spans decoded and not yet durable (processed, encoded or waiting for the journal).
+    public var queuedSpans: Int { pending.count }
 
     /// OTLP/HTTP: a request body with its `Content-Type` and `Content-Encoding` headers.
     public func handle(body: [UInt8], contentType: String?, contentEncoding: String?) async -> IngestReply {
@@ -67,11 +69,11 @@ public struct TraceIngest: Sendable {
         for (reason, count) in Dictionary(grouping: decoded.rejections, by: { ServerMetrics.category(ofRejection: $0.reason) }).mapValues(\.count) {
             metrics.rejected(count, .traces, reason: reason)
         }
-        let queued = commits.depth
-        guard Admission.queueHasRoom(queued: queued, incoming: spans.count, limit: limits.maxQueuedSpans) else {
+        guard let queued = pending.admit(spans.count, limit: limits.maxQueuedSpans) else {
             return metrics.counting(.overloaded(
-                "the ingest queue is full (\(queued) spans waiting for the journal, limit \(limits.maxQueuedSpans)); retry later"))
+                "the ingest queue is full (\(pending.count) spans waiting for the journal, limit \(limits.maxQueuedSpans)); retry later"))
         }
+        defer { pending.release(queued) }
         metrics.redacted(processors.process(&spans))
         do {
             // Encoded here, on this request's thread: the commit writer only writes.
@@ -81,5 +83,33 @@ public struct TraceIngest: Sendable {
         }
         metrics.accepted(spans.count, .traces)
         return .accepted(rejections: decoded.rejections)
+    }
+}
+
+/// A count of spans in the ingest pipeline, admitted against a limit.
+final class PendingSpans: @unchecked Sendable {
+    private let lock = NSLock()
+    private var spans = 0
+
+    var count: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return spans
+    }
+
+    /// Adds `incoming` spans and returns them when they fit under `limit` (see
+    /// `Admission.queueHasRoom`), or nil.
+    func admit(_ incoming: Int, limit: Int) -> Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard Admission.queueHasRoom(queued: spans, incoming: incoming, limit: limit) else { return nil }
+        spans += incoming
+        return incoming
+    }
+
+    func release(_ admitted: Int) {
+        lock.lock()
+        spans -= admitted
+        lock.unlock()
     }
 }
