@@ -6,8 +6,8 @@ import LanternModel
 ///
 /// Appends commit one journal row per batch (or one transaction for several batches: group
 /// commit) with `synchronous=FULL`, so a returned append survives a crash or power loss.
-/// `seal` moves journal rows into a segment in one transaction: a crash leaves either the
-/// journal rows or the segment, never half of either.
+/// `seal` moves journal rows into a segment (see `writeSegment`): a crash leaves either the
+/// journal rows or the segment counted, never half of either.
 public final class SQLiteSpanStore: @unchecked Sendable {
     public struct Configuration: Sendable {
         /// Spans per sealed segment.
@@ -29,10 +29,12 @@ public final class SQLiteSpanStore: @unchecked Sendable {
     private var journalSpans = 0
     /// Journal rows up to this `seq` are sealed into segments (`meta` key `journal_sealed_through`);
     /// they are deleted in small steps after the seal and ignored by every reader meanwhile.
+    /// (Another process may seal the same file: readers take the value from `meta` in the same read
+    /// transaction as the rows they read; see `readSnapshot`.)
     private var sealedThrough: Int64 = 0
-    /// Journal rows are numbered past every sealed one even after all rows are deleted (SQLite
-    /// would reuse numbers from 1, and a reused number at or below `sealedThrough` would hide its row).
-    private var nextJournalSeq: Int64 = 1
+    /// Set while the connection runs with synchronous=NORMAL for a seal's transactions; an append
+    /// restores FULL before it writes if restoring failed.
+    private var synchronousLowered = false
     private var insertJournal: SQLiteStatement!
     /// The sealer's own connection for reading the journal (guarded by `sealLock`): a WAL reader
     /// does not block the appends that go on meanwhile on `db`.
@@ -53,11 +55,8 @@ public final class SQLiteSpanStore: @unchecked Sendable {
         try Migrations.apply(to: db)
         if configuration.checkpointInBackground { try db.execute("PRAGMA wal_autocheckpoint = 0") }
         insertJournal = try db.prepare("INSERT INTO journal(seq, appended_unix_nano, span_count, min_start, max_start, body) VALUES (?, ?, ?, ?, ?, ?)")
-        sealedThrough = try db.scalarInt("SELECT coalesce(max(CAST(value AS INTEGER)), 0) FROM meta WHERE key = 'journal_sealed_through'")
-        try db.execute("DELETE FROM journal WHERE seq <= \(sealedThrough)")  // sealed rows a crash left behind
-        journalSpans = Int(try db.scalarInt("SELECT coalesce(sum(span_count), 0) FROM journal"))
-        nextJournalSeq = max(try db.scalarInt("SELECT coalesce(max(seq), 0) FROM journal"), sealedThrough) + 1
-        try removeUnfinishedSegments()
+        sealedThrough = try Self.readSealedThrough(db)
+        journalSpans = Int(try db.scalarInt("SELECT coalesce(sum(span_count), 0) FROM journal WHERE seq > \(sealedThrough)"))
     }
 
     func withLock<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
@@ -105,8 +104,14 @@ public final class SQLiteSpanStore: @unchecked Sendable {
         guard !encoded.isEmpty else { return }
         try withLock { () throws(StoreError) in
             let now = Int64(Date().timeIntervalSince1970 * 1e9)
-            var seq = nextJournalSeq
+            if synchronousLowered {
+                try db.execute("PRAGMA synchronous = FULL")
+                synchronousLowered = false
+            }
             try db.transaction { () throws(StoreError) in
+                // Numbered past every sealed row, even once all rows are deleted (SQLite would
+                // reuse numbers from 1, and a number at or below the sealed mark would hide its row).
+                var seq = max(try db.scalarInt("SELECT coalesce(max(seq), 0) FROM journal"), try Self.readSealedThrough(db)) + 1
                 for e in encoded {
                     try insertJournal.bind(1, seq)
                     try insertJournal.bind(2, now)
@@ -118,7 +123,6 @@ public final class SQLiteSpanStore: @unchecked Sendable {
                     seq += 1
                 }
             }
-            nextJournalSeq = seq
             journalSpans += encoded.reduce(0) { $0 + $1.count }
         }
         if configuration.autoSeal && unsealedSpans >= configuration.segmentRows {
@@ -138,7 +142,14 @@ public final class SQLiteSpanStore: @unchecked Sendable {
         sealLock.lock()
         defer { sealLock.unlock() }
         var written = 0
+        // Sealed journal rows a crash (or a failed pass) left behind.
+        let marked = try withLock { () throws(StoreError) in
+            sealedThrough = max(sealedThrough, try Self.readSealedThrough(db))
+            return sealedThrough
+        }
+        try deleteSealedJournal(through: marked)
         while true {
+            guard force || unsealedSpans >= configuration.segmentRows else { break }
             if sealReader == nil { sealReader = try SQLiteDatabase(path: path) }
             let after = try withLock { () throws(StoreError) in sealedThrough }
             let entries = try pendingJournal(sealReader!, after: after, limitSpans: configuration.segmentRows)
@@ -207,7 +218,18 @@ public final class SQLiteSpanStore: @unchecked Sendable {
     private func writeSegment(_ segment: BuiltSegment, replacingJournalThrough seq: Int64, spans: Int) throws(StoreError) {
         let chunks = segment.chunks, zone = segment.zone, bloom = segment.bloom
         let bytes = chunks.reduce(0) { $0 + $1.1.count }
-        let id = try withLock { () throws(StoreError) in try db.scalarInt("SELECT coalesce(max(id), 0) + 1 FROM segments") }
+        // Never an id used before (retention may have deleted the newest segment), so nothing that
+        // still holds an old id (a query's listing, a late retention pass) can meet the new segment.
+        let id = try withLock { () throws(StoreError) in
+            try db.scalarInt("""
+                SELECT max(coalesce((SELECT max(id) FROM segments), 0),
+                           coalesce((SELECT max(CAST(value AS INTEGER)) FROM meta WHERE key = 'segment_id_high'), 0)) + 1
+                """)
+        }
+        // Chunks an interrupted seal left at or above this id (no segment row names them).
+        try unsyncedTransaction { () throws(StoreError) in
+            try db.execute("DELETE FROM segment_columns WHERE id >= \(id * 256)")
+        }
         for (cid, data) in chunks {
             try unsyncedTransaction { () throws(StoreError) in
                 let col = try db.prepare("INSERT INTO segment_columns(id, data) VALUES (?, ?)")
@@ -230,8 +252,9 @@ public final class SQLiteSpanStore: @unchecked Sendable {
             try seg.bind(7, zone.encoded())
             try seg.bind(8, bloom.bits)
             try seg.run()
-            let mark = try db.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES ('journal_sealed_through', ?)")
+            let mark = try db.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES ('journal_sealed_through', ?), ('segment_id_high', ?)")
             try mark.bind(1, String(seq))
+            try mark.bind(2, String(id))
             try mark.run()
         } afterCommit: {
             // In the same hold of the lock: no reader sees the segment and its journal rows both.
@@ -242,6 +265,8 @@ public final class SQLiteSpanStore: @unchecked Sendable {
 
     /// Deletes sealed journal rows in small transactions, so each holds the store lock briefly.
     private func deleteSealedJournal(through seq: Int64) throws(StoreError) {
+        let left = try withLock { () throws(StoreError) in try db.scalarInt("SELECT count(*) FROM journal WHERE seq <= \(seq)") }
+        guard left > 0 else { return }
         while true {
             var deleted = 0
             try unsyncedTransaction { () throws(StoreError) in
@@ -258,15 +283,17 @@ public final class SQLiteSpanStore: @unchecked Sendable {
     /// commit), then syncs the write-ahead log outside the lock.
     private func unsyncedTransaction(_ body: () throws(StoreError) -> Void, afterCommit: () -> Void = {}) throws(StoreError) {
         try withLock { () throws(StoreError) in
+            synchronousLowered = true
             try db.execute("PRAGMA synchronous = NORMAL")
             do throws(StoreError) {
                 try db.transaction(body)
             } catch {
-                try? db.execute("PRAGMA synchronous = FULL")
+                if (try? db.execute("PRAGMA synchronous = FULL")) != nil { synchronousLowered = false }
                 throw error
             }
             afterCommit()
             try db.execute("PRAGMA synchronous = FULL")
+            synchronousLowered = false
         }
         syncLog()
     }
@@ -279,9 +306,18 @@ public final class SQLiteSpanStore: @unchecked Sendable {
         close(fd)
     }
 
-    /// Removes column chunks a crash left behind between writing them and adding their segment's row.
-    private func removeUnfinishedSegments() throws(StoreError) {
-        try db.execute("DELETE FROM segment_columns WHERE id / 256 NOT IN (SELECT id FROM segments)")
+    /// The highest journal `seq` sealed into a segment, as stored.
+    static func readSealedThrough(_ db: SQLiteDatabase) throws(StoreError) -> Int64 {
+        try db.scalarInt("SELECT coalesce(max(CAST(value AS INTEGER)), 0) FROM meta WHERE key = 'journal_sealed_through'")
+    }
+
+    /// Runs reads in one read transaction, with `sealedThrough` as stored at its start: segments and
+    /// journal rows then come from one snapshot, even when another process seals meanwhile.
+    func readSnapshot<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        try db.transaction(immediate: false) { () throws(StoreError) -> T in
+            sealedThrough = max(sealedThrough, try Self.readSealedThrough(db))
+            return try body()
+        }
     }
 
     // MARK: reading
@@ -341,7 +377,7 @@ public final class SQLiteSpanStore: @unchecked Sendable {
 
     /// Every stored span of one trace, ordered by start time.
     public func traceNow(_ id: TraceID) throws(StoreError) -> [CanonicalSpan] {
-        try withLock { () throws(StoreError) -> [CanonicalSpan] in
+        try withLock { () throws(StoreError) -> [CanonicalSpan] in try readSnapshot { () throws(StoreError) -> [CanonicalSpan] in
             var out: [CanonicalSpan] = []
             let s = try db.prepare("SELECT id, trace_bloom FROM segments ORDER BY id")
             var candidates: [Int64] = []
@@ -370,12 +406,12 @@ public final class SQLiteSpanStore: @unchecked Sendable {
                 out += spans.enumerated().filter { ids[$0.offset] == id }.map(\.element)
             }
             return out.sorted { ($0.span.startTimeUnixNano, $0.span.spanID) < ($1.span.startTimeUnixNano, $1.span.spanID) }
-        }
+        } }
     }
 
     /// Every stored span, in storage order (sealed segments first, then the journal).
     public func allSpans() throws(StoreError) -> [CanonicalSpan] {
-        try withLock { () throws(StoreError) -> [CanonicalSpan] in
+        try withLock { () throws(StoreError) -> [CanonicalSpan] in try readSnapshot { () throws(StoreError) -> [CanonicalSpan] in
             var out: [CanonicalSpan] = []
             for seg in try segments() {
                 guard let chunks = try segmentChunks(seg.id, Set(ColumnID.allCases)) else { continue }
@@ -385,13 +421,13 @@ public final class SQLiteSpanStore: @unchecked Sendable {
                 out += try SpanColumns(chunks: chunks).canonicalSpans()
             }
             return out
-        }
+        } }
     }
 
     // MARK: stats and retention
 
     public func statsNow() throws(StoreError) -> StoreStats {
-        try withLock { () throws(StoreError) -> StoreStats in
+        try withLock { () throws(StoreError) -> StoreStats in try readSnapshot { () throws(StoreError) -> StoreStats in
             let seg = try db.prepare("SELECT count(*), coalesce(sum(span_count), 0), min(min_start), max(max_start) FROM segments")
             _ = try seg.step()
             let jr = try db.prepare("SELECT count(*), coalesce(sum(span_count), 0), min(min_start), max(max_start) FROM journal WHERE seq > ?")
@@ -402,7 +438,7 @@ public final class SQLiteSpanStore: @unchecked Sendable {
             return StoreStats(sealedSpans: Int(seg.int(1)), journalSpans: Int(jr.int(1)), segments: Int(seg.int(0)),
                               journalBatches: Int(jr.int(0)), fileBytes: try fileBytesLocked(),
                               minStartUnixNano: mins.min(), maxStartUnixNano: maxs.max())
-        }
+        } }
     }
 
     private func fileBytesLocked() throws(StoreError) -> Int64 {

@@ -178,11 +178,13 @@ public struct Normalizer: Sendable {
         }
         // Input includes cache reads and writes, output includes reasoning (the OTel GenAI rule).
         // A count smaller than its parts was reported exclusive of them: add them once, never twice.
+        // (Sums saturate: counts near Int64.max are nonsense, but must not trap.)
         if tokens[0] >= 0 {
             var input = tokens[0]
-            let cached = max(tokens[2], 0) + max(tokens[3], 0)
-            if cached > input {
-                input += cached
+            let cached = max(tokens[2], 0).addingReportingOverflow(max(tokens[3], 0))
+            if !cached.overflow, cached.partialValue > input {
+                let sum = input.addingReportingOverflow(cached.partialValue)
+                input = sum.overflow ? .max : sum.partialValue
                 provenance.setAttributeIndex(nil, for: .inputTokens)
             }
             genAI.inputTokens = input
@@ -190,7 +192,8 @@ public struct Normalizer: Sendable {
         if tokens[1] >= 0 {
             var output = tokens[1]
             if tokens[4] > output {
-                output += tokens[4]
+                let sum = output.addingReportingOverflow(tokens[4])
+                output = sum.overflow ? .max : sum.partialValue
                 provenance.setAttributeIndex(nil, for: .outputTokens)
             }
             genAI.outputTokens = output

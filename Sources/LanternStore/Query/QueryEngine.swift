@@ -803,7 +803,7 @@ extension SQLiteSpanStore {
         let fresh: @Sendable () -> [QueryEngine] = { queries.map { QueryEngine(query: $0, prices: prices, scores: join) } }
         let columns = fresh().reduce(into: Set<ColumnID>()) { $0.formUnion($1.neededColumns) }
         let (segments, journal) = try withLock { () throws(StoreError) in
-            (try self.segments(), try journalChunks(columns, filter: filter))
+            try readSnapshot { () throws(StoreError) in (try self.segments(), try journalChunks(columns, filter: filter)) }
         }
         let wanted = segments.filter { $0.zone.mayMatch(filter) }
         let workers = min(2, max(1, wanted.count))

@@ -57,6 +57,11 @@ enum Migrations {
         CREATE INDEX scores_by_time ON scores(time_unix_nano);
         CREATE INDEX scores_by_trace ON scores(trace_id);
         """),
+        (4, """
+        -- Seals mark the journal rows they replace instead of deleting them in the same commit
+        -- (meta journal_sealed_through); a binary that does not know this must not open the file.
+        INSERT OR IGNORE INTO meta(key, value) VALUES ('journal_sealed_through', '0');
+        """),
     ]
 
     static var latest: Int { all.last!.version }
