@@ -56,7 +56,7 @@ public struct TraceIngest: Sendable {
     /// holds, refuses it when the commit queue is full, processes the spans and waits until they
     /// are durable. Every outcome is counted in the metrics.
     public func ingest(_ body: [UInt8], format: OTLPFormat, encoding: ContentEncoding) async -> IngestOutcome {
-        let decoded: NormalizedTraces
+        var decoded: NormalizedTraces
         do {
             decoded = try OTLPTraceBodyDecoder(limits: limits.decoding, maxBodyBytes: limits.maxBodyBytes)
                 .decodeNormalized(body, format: format, encoding: encoding)
@@ -64,6 +64,7 @@ public struct TraceIngest: Sendable {
             return metrics.counting(IngestOutcome(error))
         }
         var spans = decoded.spans
+        decoded.spans = []  // the only reference left: the processors then write in place, not into a copy of every span
         let rejected = decoded.rejections.count
         metrics.received(spans.count + rejected, .traces)
         for (reason, count) in Dictionary(grouping: decoded.rejections, by: { ServerMetrics.category(ofRejection: $0.reason) }).mapValues(\.count) {

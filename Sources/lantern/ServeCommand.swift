@@ -40,7 +40,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Port for OTLP/HTTP (overrides listen.http).") var port: Int?
     @Option(help: "Port for OTLP/gRPC (overrides listen.grpc); 0 turns OTLP/gRPC off.") var grpcPort: Int?
     @Option(help: "Largest request body, compressed or decompressed, in MiB (overrides limits.max_body).") var maxBodyMib: Int?
-    @Option(help: "Spans waiting for the journal before requests get 503 (overrides limits.max_queued_spans).") var maxQueuedSpans: Int?
+    @Option(help: "Spans decoded and not yet durable before requests get 503 (overrides limits.max_queued_spans).") var maxQueuedSpans: Int?
     @Option(help: "Log format: text or json (overrides log.format).") var logFormat: String?
     @Flag(help: "Check the configuration, report every problem, and exit (2 when there are problems).") var checkConfig = false
 

@@ -1,4 +1,5 @@
 import Foundation
+import LanternCollector
 @testable import LanternServer
 import LanternTesting
 import LanternYAML
@@ -75,6 +76,10 @@ struct ConfigurationTests {
         config.http.port = 70_000
         config.limits.maxInFlightBytes = 1
         #expect(config.problems().count == 3, "\(config.problems())")
+        config.limits.decoding.maxDepth = 63
+        #expect(config.problems().count == 3, "\(config.problems())")
+        config.limits.decoding.maxDepth = 64
+        #expect(config.problems().contains { $0.contains("limits.max_depth") }, "\(config.problems())")
     }
 
     @Test("secret digests: sha256 of the secret, parsed back from text, generated secrets are distinct")

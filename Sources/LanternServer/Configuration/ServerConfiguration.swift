@@ -106,6 +106,9 @@ public struct ServerConfiguration: Sendable {
         }
         if limits.maxBodyBytes <= 0 { out.append("limits.max_body: must be positive") }
         if limits.maxQueuedSpans <= 0 { out.append("limits.max_queued_spans: must be positive") }
+        if limits.decoding.maxDepth > 63 {
+            out.append("limits.max_depth: \(limits.decoding.maxDepth) is more than 63, the deepest nesting the store keeps; spans nested deeper could not be stored")
+        }
         if limits.maxInFlightBytes < limits.maxBodyBytes {
             out.append("limits.max_in_flight: must be at least limits.max_body (\(limits.maxBodyBytes) bytes), or no full-size request could ever be taken")
         }
