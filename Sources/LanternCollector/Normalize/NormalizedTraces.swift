@@ -49,7 +49,7 @@ extension OTLPTraceBodyDecoder {
     /// Inflates and decodes a trace body and normalizes its spans (protobuf in one pass).
     public func decodeNormalized(_ body: [UInt8], format: OTLPFormat, encoding: ContentEncoding,
                                  normalizer: Normalizer = Normalizer()) throws(Failure) -> NormalizedTraces {
-        let raw = try inflate(body, encoding: encoding)
+        let raw = try inflated(body, encoding: encoding)
         do {
             switch format {
             case .protobuf:

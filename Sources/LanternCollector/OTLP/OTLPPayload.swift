@@ -41,7 +41,7 @@ public struct OTLPTraceBodyDecoder: Sendable {
     }
 
     public func decode(_ body: [UInt8], format: OTLPFormat, encoding: ContentEncoding) throws(Failure) -> DecodedTraces {
-        let raw = try inflate(body, encoding: encoding)
+        let raw = try inflated(body, encoding: encoding)
         do {
             switch format {
             case .protobuf: return try OTLPProtobufDecoder(limits: limits).decodeTraces(raw)
@@ -49,20 +49,6 @@ public struct OTLPTraceBodyDecoder: Sendable {
             }
         } catch {
             throw .malformed(error)
-        }
-    }
-}
-
-extension OTLPTraceBodyDecoder {
-    /// The body decompressed within `maxBodyBytes`.
-    func inflate(_ body: [UInt8], encoding: ContentEncoding) throws(Failure) -> [UInt8] {
-        do {
-            return try Decompression.inflate(body, encoding: encoding, limit: maxBodyBytes)
-        } catch {
-            switch error {
-            case .tooLarge: throw .tooLarge(error.description)
-            case .corrupt: throw .malformed(OTLPDecodingError(error.description))
-            }
         }
     }
 }

@@ -126,7 +126,7 @@ struct ProtobufTraceDecoding {
         var out = Span(traceID: TraceID(high: 0, low: 0), spanID: SpanID(raw: 0), name: "", kind: .unspecified,
                        startTimeUnixNano: 0, endTimeUnixNano: 0)
         spanAttributeRules.removeAll(keepingCapacity: true)
-        out.attributes.reserveCapacity(16)
+        out.attributes.reserveCapacity(16)  // one allocation for most spans (counting the fields first cost more)
         while let (field, wire) = try reader.readTag() {
             switch field {
             case 1:
@@ -232,18 +232,6 @@ struct ProtobufTraceDecoding {
         out.traceID = traceID
         out.spanID = spanID
         return out
-    }
-
-    /// How many `attributes` (9) and `events` (11) fields a span message holds, to size its arrays
-    /// once; a damaged message stops the count (the decoding proper reports the damage).
-    static func countAttributesAndEvents(_ r: ProtobufReader) -> (attributes: Int, events: Int) {
-        var reader = r
-        var attributes = 0, events = 0
-        while let tag = try? reader.readTag() {
-            if tag.field == 9 { attributes += 1 } else if tag.field == 11 { events += 1 }
-            guard (try? reader.skip(wireType: tag.wireType)) != nil else { break }
-        }
-        return (attributes, events)
     }
 
     mutating func event(_ r: ProtobufReader) throws(OTLPDecodingError) -> SpanEvent {
