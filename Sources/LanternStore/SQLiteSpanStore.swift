@@ -135,8 +135,8 @@ public final class SQLiteSpanStore: @unchecked Sendable {
     /// Moves journal batches into sealed segments of `segmentRows` spans. With `force`, also
     /// seals a final partial segment. Returns the number of segments written. The segment is
     /// built outside the store lock, so appends and queries go on while it is encoded, then
-    /// written in short transactions (see `writeSegment`): it appears, and its journal rows go,
-    /// in the last one.
+    /// written in short transactions (see `writeSegment`): it appears, and its journal rows are
+    /// marked sealed, in the last one; the marked rows are deleted a few at a time afterwards.
     @discardableResult
     public func seal(force: Bool) throws(StoreError) -> Int {
         sealLock.lock()
