@@ -173,16 +173,12 @@ struct OTLPGRPCTests {
         let traces = try Fixtures.file("otel-v2-http-protobuf", "0002-traces.req.pb")
         try await withLanternServe(maxBodyMib: 1, grpc: true, arguments: ["--config", config.path]) { server in
             // An OTLP/HTTP client that declared a 1 MiB body and is still sending it holds the whole budget,
-            // which OTLP/gRPC shares; wait until the server has read its head (HTTP then answers 503).
+            // which OTLP/gRPC shares; wait until the server has admitted its head (probing before then could
+            // get the slow request refused instead), then HTTP answers 503.
             let slow = try RawConnection(port: server.port)
             try slow.send("POST /v1/traces HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(1 << 20)\r\n\r\n{\"resourceSpans\":[")
-            var held = false
-            let deadline = Date().addingTimeInterval(30)
-            while !held && Date() < deadline {
-                held = try await server.send(Array(#"{"resourceSpans":[]}"#.utf8), type: "application/json").status == 503
-                if !held { try await Task.sleep(nanoseconds: 20_000_000) }
-            }
-            try #require(held, "the slow request never held the in-flight budget")
+            try #require(try await server.waitForInFlightBytes(atLeast: 1 << 20), "the slow request never held the in-flight budget")
+            #expect(try await server.send(Array(#"{"resourceSpans":[]}"#.utf8), type: "application/json").status == 503)
 
             let refused = try await run([Call(Self.traceExport, traces)], on: server)[0]
             #expect(refused.code == "UNAVAILABLE", "\(refused)")

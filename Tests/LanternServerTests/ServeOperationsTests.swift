@@ -83,8 +83,10 @@ struct ServeOperationsTests {
             // A client that declared a 1 MiB body and is still sending it holds the whole budget.
             let slow = try RawConnection(port: server.port)
             try slow.send("POST /v1/traces HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(1 << 20)\r\n\r\n{\"resourceSpans\":[")
+            // Probe only once the server has admitted the slow head: a probe in flight at that moment
+            // would get the slow request refused instead.
+            try #require(try await server.waitForInFlightBytes(atLeast: 1 << 20), "the slow request's head is admitted; server log:\n\(server.logText())")
             var refused: (status: Int, body: [UInt8], headers: [String: String])?
-            // The slow request holds the budget once the server has read its head; give a loaded machine time.
             let deadline = Date().addingTimeInterval(20)
             while Date() < deadline {
                 let r = try await server.send(Self.genAIRequest([(1, "v1", "hi")]), type: "application/json")

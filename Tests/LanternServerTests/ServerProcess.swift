@@ -54,6 +54,22 @@ struct ServeProcess {
         return process.terminationStatus
     }
 
+    /// Polls `/metrics` (outside the in-flight budget) until the server holds at least `bytes` of
+    /// requests in flight, for up to `seconds`; whether it did.
+    func waitForInFlightBytes(atLeast bytes: Int, seconds: Double = 20) async throws -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            let exposition = String(decoding: try await send(method: "GET", path: "/metrics").body, as: UTF8.self)
+            let name = "lantern_in_flight_request_bytes "
+            if let line = exposition.split(separator: "\n").first(where: { $0.hasPrefix(name) }),
+               let value = Double(line.dropFirst(name.count).trimmingCharacters(in: .whitespaces)), value >= Double(bytes) {
+                return true
+            }
+            try await Task.sleep(nanoseconds: 20_000_000)
+        }
+        return false
+    }
+
     /// What the server has logged so far.
     func logText() -> String {
         (try? String(contentsOf: log, encoding: .utf8)) ?? "(no log at \(log.path))"
