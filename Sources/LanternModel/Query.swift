@@ -237,13 +237,17 @@ public struct QueryResult: Sendable, Equatable, Codable {
     public var segmentsScanned: Int
     public var segmentsSkipped: Int
     public var journalBatchesScanned: Int
+    /// Sealed segments answered from their rollups (pre-aggregates) instead of being scanned.
+    public var segmentsFromRollups: Int
 
-    public init(groupBy: [GroupKey], groups: [GroupResult], segmentsScanned: Int = 0, segmentsSkipped: Int = 0, journalBatchesScanned: Int = 0) {
+    public init(groupBy: [GroupKey], groups: [GroupResult], segmentsScanned: Int = 0, segmentsSkipped: Int = 0, journalBatchesScanned: Int = 0,
+                segmentsFromRollups: Int = 0) {
         self.groupBy = groupBy
         self.groups = groups
         self.segmentsScanned = segmentsScanned
         self.segmentsSkipped = segmentsSkipped
         self.journalBatchesScanned = journalBatchesScanned
+        self.segmentsFromRollups = segmentsFromRollups
     }
 }
 

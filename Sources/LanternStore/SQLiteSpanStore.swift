@@ -18,6 +18,9 @@ public final class SQLiteSpanStore: @unchecked Sendable {
         /// running them inside whichever commit crosses SQLite's threshold, where they would
         /// hold up that commit's acknowledgement.
         public var checkpointInBackground: Bool = false
+        /// Answer count, error, token and cost queries from sealed segments' rollups where they
+        /// can (off: every segment is scanned, as `lantern bench --no-rollups` measures).
+        public var readsRollups: Bool = true
         public init() {}
     }
 
@@ -195,6 +198,7 @@ public final class SQLiteSpanStore: @unchecked Sendable {
         var chunks: [(ColumnID, [UInt8])]
         var zone: ZoneMap
         var bloom: TraceBloom
+        var rollup: [UInt8]?
 
         init(_ columns: SpanColumns) {
             count = columns.count
@@ -203,6 +207,7 @@ public final class SQLiteSpanStore: @unchecked Sendable {
             var traces = Set<TraceID>()
             for i in 0..<columns.count { traces.insert(TraceID(high: columns.traceHigh[i], low: columns.traceLow[i])) }
             bloom = TraceBloom(traceIDs: traces)
+            rollup = SegmentRollup(columns)?.encoded()
         }
     }
 
@@ -240,8 +245,8 @@ public final class SQLiteSpanStore: @unchecked Sendable {
         }
         try unsyncedTransaction { () throws(StoreError) in
             let seg = try db.prepare("""
-                INSERT INTO segments(id, span_count, min_start, max_start, bytes, created_unix_nano, zone, trace_bloom)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO segments(id, span_count, min_start, max_start, bytes, created_unix_nano, zone, trace_bloom, rollup)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             try seg.bind(1, id)
             try seg.bind(2, Int64(segment.count))
@@ -251,6 +256,7 @@ public final class SQLiteSpanStore: @unchecked Sendable {
             try seg.bind(6, Int64(Date().timeIntervalSince1970 * 1e9))
             try seg.bind(7, zone.encoded())
             try seg.bind(8, bloom.bits)
+            if let rollup = segment.rollup { try seg.bind(9, rollup) } else { try seg.bindNull(9) }
             try seg.run()
             let mark = try db.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES ('journal_sealed_through', ?), ('segment_id_high', ?)")
             try mark.bind(1, String(seq))
@@ -358,6 +364,14 @@ public final class SQLiteSpanStore: @unchecked Sendable {
             out[c] = s.blob(0)
         }
         return out
+    }
+
+    /// A segment's rollup; nil when it has none (sealed before rollups, or too varied for one) or is gone.
+    func segmentRollup(_ segment: Int64) throws(StoreError) -> SegmentRollup? {
+        let s = try db.prepare("SELECT rollup FROM segments WHERE id = ?")
+        try s.bind(1, segment)
+        guard try s.step(), !s.isNull(0) else { return nil }
+        return try s.withBlob(0) { (b: UnsafeBufferPointer<UInt8>) throws(StoreError) in try SegmentRollup(encoded: b) }
     }
 
     /// Journal batches (unsealed spans) whose start range may meet the filter: their chunks.

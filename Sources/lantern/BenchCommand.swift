@@ -27,7 +27,7 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Print the results as JSON.") var json = false
     @Flag(help: "Skip decode and ingest; time the queries on an existing --db.") var queriesOnly = false
     @Flag(help: "Measure decode + normalize only (no database).") var decodeOnly = false
-    @Option(help: "Run only the named query (ttft_pct_model_hour, latency_pct_model, tokens_cost_model_day).") var query: String?
+    @Option(help: "Run only the named query (ttft_pct_model_hour, latency_pct_model, tokens_cost_model_day, or tokens_cost_model_day_scan: the same without segment rollups).") var query: String?
     @Option(help: .hidden) var drift: Int?
 
     struct QueryTiming: Encodable {
@@ -35,6 +35,8 @@ struct BenchCommand: ParsableCommand {
         var min_ms: Double
         var first_ms: Double
         var rows: Int
+        /// Sealed segments the query read through their rollups instead of their columns.
+        var segments_from_rollups: Int
     }
 
     struct Check: Encodable {
@@ -100,7 +102,7 @@ struct BenchCommand: ParsableCommand {
         }
     }
 
-    static let queryNames = ["ttft_pct_model_hour", "latency_pct_model", "tokens_cost_model_day"]
+    static let queryNames = ["ttft_pct_model_hour", "latency_pct_model", "tokens_cost_model_day", "tokens_cost_model_day_scan"]
 
     func validate() throws {
         if let query, !Self.queryNames.contains(query) {
@@ -206,19 +208,28 @@ struct BenchCommand: ParsableCommand {
             ("ttft_pct_model_hour", SpanQuery(filter: chat, groupBy: [.requestModel, .hour], metrics: [.ttft], quantiles: [0.5, 0.95, 0.99])),
             ("latency_pct_model", SpanQuery(filter: chat, groupBy: [.requestModel], metrics: [.latency], quantiles: [0.5, 0.95, 0.99])),
             ("tokens_cost_model_day", SpanQuery(filter: chat, groupBy: [.requestModel, .day], metrics: [.tokens, .cost])),
+            ("tokens_cost_model_day_scan", SpanQuery(filter: chat, groupBy: [.requestModel, .day], metrics: [.tokens, .cost])),
         ]
+        // The same store read without rollups: what the cost query takes scanning every segment's columns.
+        var scanOnly = SQLiteSpanStore.Configuration()
+        scanOnly.readsRollups = false
+        scanOnly.autoSeal = false
+        let scanner = try SQLiteSpanStore(path: store.path, configuration: scanOnly)
         for (name, q) in queries where query == nil || query == name {
             var times: [Double] = []
             var rows = 0
+            var rolledUp = 0
             for _ in 0..<runs {
                 let t = Date()
-                let r = try store.queryNow(q, prices: book)
+                let r = try (name.hasSuffix("_scan") ? scanner : store).queryNow(q, prices: book)
                 times.append(Date().timeIntervalSince(t) * 1000)
                 rows = q.metrics.contains(.ttft) ? r.groups.filter { $0.ttft != nil }.count : r.groups.count
+                rolledUp = r.segmentsFromRollups
             }
             let sorted = times.sorted()
-            result.queries[name] = QueryTiming(median_ms: round2(sorted[sorted.count / 2]), min_ms: round2(sorted[0]), first_ms: round2(times[0]), rows: rows)
-            log("\(name): median \(round2(sorted[sorted.count / 2])) ms over \(runs) runs, \(rows) rows")
+            result.queries[name] = QueryTiming(median_ms: round2(sorted[sorted.count / 2]), min_ms: round2(sorted[0]), first_ms: round2(times[0]), rows: rows,
+                                               segments_from_rollups: rolledUp)
+            log("\(name): median \(round2(sorted[sorted.count / 2])) ms over \(runs) runs, \(rows) rows, \(rolledUp) segments from rollups")
         }
         let totals = try store.queryNow(SpanQuery(filter: chat, groupBy: [], metrics: [.count, .tokens]), prices: book)
         if let g = totals.groups.first {

@@ -76,7 +76,7 @@ struct QueryEngine {
     let scores: ScoreJoin
 
     private var groupIndex: [[String]: Int] = [:]
-    private(set) var groups: [Accumulator] = []
+    var groups: [Accumulator] = []
 
     struct Accumulator {
         var result: GroupResult
@@ -107,12 +107,12 @@ struct QueryEngine {
     /// Spans per (request model, response model) pair, when grouping by `model`: a span without a
     /// response model (a failed call) is grouped under the response model its request model is
     /// most often answered by (`resolveRequestOnlyModels`).
-    private var modelPairs: [String: [String: Int]] = [:]
+    var modelPairs: [String: [String: Int]] = [:]
     /// Marks a `model` key taken from the request model alone, until `finish` resolves it.
     static let requestOnlyMarker = "\u{1}"
 
     /// Prices that spans were summed under (a model's period without tiers), by slot number.
-    private var slotPrices: [TokenPrices] = []
+    var slotPrices: [TokenPrices] = []
     private var slotIndex: [String: Int] = [:]
 
     init(query: SpanQuery, prices: PriceBook, scores: ScoreJoin = ScoreJoin(scores: [])) {
@@ -223,7 +223,9 @@ struct QueryEngine {
                 let lo = Self.floorDiv(minStart, bucket)
                 width = Int(Self.floorDiv(maxStart, bucket) - lo + 1)
                 // Bucket offsets by multiplying with the reciprocal, corrected to be exact.
-                let origin = lo * bucket
+                let (origin, overflow) = lo.multipliedReportingOverflow(by: bucket)
+                // A start time within a bucket of Int64.min (an unsigned time past 2^63 ns): no offsets, every row's key is built.
+                if overflow { dense = false; radix = Int.max; continue }
                 let inverse = 1.0 / Double(bucket)
                 start.withUnsafeBufferPointer { s in
                     local.withUnsafeMutableBufferPointer { l in
@@ -295,7 +297,7 @@ struct QueryEngine {
         // period when the batch's time range lies inside it.
         var priceTable: [[ModelPrice?]] = []
         var fixedPeriod: [[PricePeriod?]] = []
-        var linearSlot: [[Int]] = []
+        var linearSlots: [[Int]] = []
         if wantCost {
             let req = b.strings[.requestModel], resp = b.strings[.responseModel]
             let reqPrice = [nil] + (req?.dictionary ?? []).map { prices.lookup(model: $0) }
@@ -307,14 +309,10 @@ struct QueryEngine {
                     return p
                 }
             }
-            linearSlot = zip(priceTable, fixedPeriod).map { prices, periods in
+            linearSlots = zip(priceTable, fixedPeriod).map { prices, periods in
                 zip(prices, periods).map { price, period -> Int in
                     guard let price, let period, period.tiers.isEmpty else { return -1 }
-                    let key = "\(price.provider)/\(price.model)@\(period.fromUnixNano)"
-                    if let s = slotIndex[key] { return s }
-                    slotPrices.append(period.base)
-                    slotIndex[key] = slotPrices.count - 1
-                    return slotPrices.count - 1
+                    return linearSlot(price, period)
                 }
             }
         }
@@ -424,7 +422,7 @@ struct QueryEngine {
                 guard hasUsage else { continue }
                 let inTok = input.values[i], cached = cacheRead.values[i], written = cacheWrite.values[i]
                 let outTok = output.values[i], reasoned = reasoning.values[i]
-                let slot = linearSlot[sc][rc]
+                let slot = linearSlots[sc][rc]
                 if slot >= 0 && cached >= 0 && written >= 0 && reasoned >= 0 && cached + written <= inTok && reasoned <= outTok {
                     // Linear in the tokens: sum them exactly and price the sums once, in finish().
                     var k = 0
@@ -466,10 +464,16 @@ struct QueryEngine {
         return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
     }
 
+    /// The start of the bucket holding time `t`; Int64.min for the few times whose bucket starts before it.
+    static func bucketStart(_ t: Int64, _ bucket: Int64) -> Int64 {
+        let (start, overflow) = floorDiv(t, bucket).multipliedReportingOverflow(by: bucket)
+        return overflow ? .min : start
+    }
+
     /// The accumulator index of a row's group, creating it on first sight.
     private mutating func groupFor(row i: Int, batch b: ColumnBatch) -> Int {
         let key = query.groupBy.map { g -> String in
-            if let bucket = g.bucketNanos { return String(Self.floorDiv(b.ints[.startTime]![i], bucket) * bucket) }
+            if let bucket = g.bucketNanos { return String(Self.bucketStart(b.ints[.startTime]![i], bucket)) }
             if g == .model {
                 if let response = b.strings[.responseModel]?.value(i) { return response }
                 return b.strings[.requestModel]?.value(i).map { Self.requestOnlyMarker + $0 } ?? ""
@@ -480,7 +484,7 @@ struct QueryEngine {
         return group(key)
     }
 
-    private mutating func group(_ key: [String]) -> Int {
+    mutating func group(_ key: [String]) -> Int {
         if let g = groupIndex[key] { return g }
         groups.append(Accumulator(result: GroupResult(key: key)))
         groupIndex[key] = groups.count - 1
@@ -581,6 +585,11 @@ struct QueryEngine {
                 groups[groups.count - 1] = moved
             }
         }
+    }
+
+    /// The price slot whose token sums are priced at `period` of `price` (which has no tiers).
+    mutating func linearSlot(_ price: ModelPrice, _ period: PricePeriod) -> Int {
+        slotFor(period.base, key: "\(price.provider)/\(price.model)@\(period.fromUnixNano)")
     }
 
     private func slotKey(_ slot: Int) -> String {
@@ -754,11 +763,11 @@ extension SQLiteSpanStore {
         }
         let t0 = Date()
         // The engines are taken out of the scan's result so `finish` selects in their value arrays in place.
-        var (engines, scanned, skipped, journal) = try scan(queries, prices: prices)
+        var (engines, scanned, skipped, journal, rolledUp) = try scan(queries, prices: prices)
         var results: [QueryResult] = []
         for i in engines.indices {
-            results.append(QueryResult(groupBy: engines[i].query.groupBy, groups: engines[i].finish(), segmentsScanned: scanned,
-                                       segmentsSkipped: skipped, journalBatchesScanned: journal))
+            results.append(QueryResult(groupBy: engines[i].query.groupBy, groups: engines[i].finish(), segmentsScanned: scanned - rolledUp,
+                                       segmentsSkipped: skipped, journalBatchesScanned: journal, segmentsFromRollups: rolledUp))
         }
         if ProcessInfo.processInfo.environment["LANTERN_QUERY_TIMING"] != nil {
             FileHandle.standardError.write(Data("query \(Int(Date().timeIntervalSince(t0) * 1000)) ms (finish included)\n".utf8))
@@ -789,7 +798,7 @@ extension SQLiteSpanStore {
     /// Runs the engines of queries that share one filter over the segments its zone maps cannot
     /// rule out and the journal, each batch decoded once, and merges the workers' engines (not yet
     /// finished).
-    private func scan(_ queries: [SpanQuery], prices: PriceBook) throws(StoreError) -> (engines: [QueryEngine], scanned: Int, skipped: Int, journal: Int) {
+    private func scan(_ queries: [SpanQuery], prices: PriceBook) throws(StoreError) -> (engines: [QueryEngine], scanned: Int, skipped: Int, journal: Int, rolledUp: Int) {
         let filter = queries[0].filter
         // Scores can be given well after their span (feedback a day later): take every score given
         // since an hour before the range, and let the join match them to the spans in it.
@@ -806,6 +815,9 @@ extension SQLiteSpanStore {
             try readSnapshot { () throws(StoreError) in (try self.segments(), try journalChunks(columns, filter: filter)) }
         }
         let wanted = segments.filter { $0.zone.mayMatch(filter) }
+        // Engines that may read a segment's rollup instead of its columns (when it lies inside the time range).
+        let rollupReaders = fresh().map { configuration.readsRollups && $0.readsRollups }
+        let rolledUp = Counter()
         let workers = min(2, max(1, wanted.count))
         let slots = EngineSlots(workers: workers, fresh())
         DispatchQueue.concurrentPerform(iterations: workers) { w in
@@ -815,8 +827,16 @@ extension SQLiteSpanStore {
                     for i in engines.indices { engines[i].add(batch) }
                 }
                 for k in stride(from: w, to: wanted.count, by: workers) {
+                    var scanning = Array(engines.indices)
+                    let zone = wanted[k].zone
+                    if rollupReaders.contains(true) && (filter.from.map { $0 <= zone.minStart } ?? true) && (filter.until.map { zone.maxStart < $0 } ?? true),
+                       let rollup = try withLock({ () throws(StoreError) in try segmentRollup(wanted[k].id) }) {
+                        scanning.removeAll { rollupReaders[$0] && engines[$0].add(rollup: rollup, minStart: zone.minStart, maxStart: zone.maxStart) }
+                        if scanning.isEmpty { rolledUp.add(1); continue }
+                    }
                     guard let chunks = try withLock({ () throws(StoreError) in try segmentChunks(wanted[k].id, columns) }) else { continue }
-                    feed(try ColumnBatch(chunks: chunks))
+                    let batch = try ColumnBatch(chunks: chunks)
+                    for i in scanning { engines[i].add(batch) }
                 }
                 if w == 0 { for chunks in journal { feed(try ColumnBatch(chunks: chunks)) } }
             } catch {
@@ -830,8 +850,16 @@ extension SQLiteSpanStore {
         for other in all {
             for i in total.indices { total[i].merge(other[i]) }
         }
-        return (total, wanted.count, segments.count - wanted.count, journal.count)
+        return (total, wanted.count, segments.count - wanted.count, journal.count, rolledUp.value)
     }
+}
+
+/// A count shared by a parallel scan's workers.
+private final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    func add(_ n: Int) { lock.lock(); count += n; lock.unlock() }
+    var value: Int { lock.lock(); defer { lock.unlock() }; return count }
 }
 
 /// Per-worker engines of a parallel scan (one engine per query).

@@ -62,6 +62,10 @@ enum Migrations {
         -- (meta journal_sealed_through); a binary that does not know this must not open the file.
         INSERT OR IGNORE INTO meta(key, value) VALUES ('journal_sealed_through', '0');
         """),
+        (5, """
+        -- Per-segment pre-aggregates (SegmentRollup); segments sealed before have none and are scanned.
+        ALTER TABLE segments ADD COLUMN rollup BLOB;
+        """),
     ]
 
     static var latest: Int { all.last!.version }
