@@ -113,6 +113,9 @@ rows = [
      get(d2, "queries.ttft_pct_model_hour.median_ms")),
     ("tokens_cost_model_day ms", get(lan, "queries.tokens_cost_model_day.median_ms"),
      get(d2, "queries.tokens_cost_model_day.median_ms")),
+    # the same query with segment rollups off: every segment's columns scanned
+    ("  same, scanning ms", get(lan, "queries.tokens_cost_model_day_scan.median_ms"),
+     get(d2, "queries.tokens_cost_model_day.median_ms")),
 ]
 print(f"{'metric':<26}{'lantern':>14}{'duckdb(2t)':>14}{'lantern/duckdb':>16}")
 for name, a, b in rows:
