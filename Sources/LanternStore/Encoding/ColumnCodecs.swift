@@ -238,23 +238,22 @@ enum NullableDoubleCodec {
         let present = try PresenceCodec.decode(&r, count: count)
         let n = try r.count(limit: min(count, r.remaining / 8))
         let planes = try r.slice(n * 8)
-        var bits = [UInt64](repeating: 0, count: n)
-        bits.withUnsafeMutableBufferPointer { out in
-            for p in 0..<8 {
-                let shift = UInt64(7 - p) * 8
-                let plane = UnsafeBufferPointer(rebasing: planes[(p * n)..<(p * n + n)])
-                for i in 0..<n { out[i] |= UInt64(plane[i]) << shift }
-            }
-        }
         guard n == present.reduce(0, { $0 + ($1 ? 1 : 0) }) else {
             throw .corrupt("double column has \(n) values for a different number of present flags")
         }
+        // One pass: each present row gathers its eight bytes from the eight planes.
         var out = [Double](repeating: 0, count: count)
         out.withUnsafeMutableBufferPointer { o in
-            bits.withUnsafeBufferPointer { b in
-                present.withUnsafeBufferPointer { f in
-                    var k = 0
-                    for i in 0..<count where f[i] { o[i] = Double(bitPattern: b[k]); k &+= 1 }
+            present.withUnsafeBufferPointer { f in
+                guard let b = planes.baseAddress, n > 0 else { return }
+                let (p0, p1, p2, p3) = (b, b + n, b + 2 * n, b + 3 * n)
+                let (p4, p5, p6, p7) = (b + 4 * n, b + 5 * n, b + 6 * n, b + 7 * n)
+                var k = 0
+                for i in 0..<count where f[i] {
+                    let high = UInt64(p0[k]) << 56 | UInt64(p1[k]) << 48 | UInt64(p2[k]) << 40 | UInt64(p3[k]) << 32
+                    let low = UInt64(p4[k]) << 24 | UInt64(p5[k]) << 16 | UInt64(p6[k]) << 8 | UInt64(p7[k])
+                    o[i] = Double(bitPattern: high | low)
+                    k &+= 1
                 }
             }
         }

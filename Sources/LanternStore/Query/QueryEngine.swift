@@ -209,14 +209,23 @@ struct QueryEngine {
     mutating func add(_ b: ColumnBatch) {
         let n = b.count
         guard n > 0 else { return }
-        let keep = selection(b)
+        // The selected rows' indices: every later pass visits only these.
+        let rows: [Int] = selection(b).withUnsafeBufferPointer { keep in
+            var rows: [Int] = []
+            rows.reserveCapacity(n)
+            for i in 0..<n where keep[i] { rows.append(i) }
+            return rows
+        }
+        let m = rows.count
+        guard m > 0 else { return }
         let start = b.ints[.startTime]!
 
-        // Local group code per row: mixed radix over dictionary codes and bucket offsets.
-        var local = [Int](repeating: 0, count: n)
+        // Local group code per selected row: mixed radix over dictionary codes and bucket offsets.
+        var local = [Int](repeating: 0, count: m)
         var radix = 1
         var dense = true
-        let minStart = start.min()!, maxStart = start.max()!
+        var minStart = Int64.max, maxStart = Int64.min
+        for i in rows { minStart = min(minStart, start[i]); maxStart = max(maxStart, start[i]) }
         for g in query.groupBy {
             var width: Int
             if let bucket = g.bucketNanos {
@@ -229,11 +238,11 @@ struct QueryEngine {
                 let inverse = 1.0 / Double(bucket)
                 start.withUnsafeBufferPointer { s in
                     local.withUnsafeMutableBufferPointer { l in
-                        for i in 0..<n {
-                            let d = s[i] &- origin
+                        for j in 0..<m {
+                            let d = s[rows[j]] &- origin
                             var k = Int64(Double(d) * inverse)
                             if k &* bucket > d { k -= 1 } else if (k &+ 1) &* bucket <= d { k += 1 }
-                            l[i] = l[i] &* width &+ Int(k)
+                            l[j] = l[j] &* width &+ Int(k)
                         }
                     }
                 }
@@ -241,12 +250,15 @@ struct QueryEngine {
                 let req = b.strings[.requestModel], resp = b.strings[.responseModel]
                 let reqWidth = (req?.dictionary.count ?? 0) + 1
                 width = reqWidth * ((resp?.dictionary.count ?? 0) + 1)
-                for i in 0..<n { local[i] = local[i] &* width &+ Int(resp?.codes[i] ?? 0) * reqWidth + Int(req?.codes[i] ?? 0) }
+                for j in 0..<m {
+                    let i = rows[j]
+                    local[j] = local[j] &* width &+ Int(resp?.codes[i] ?? 0) * reqWidth + Int(req?.codes[i] ?? 0)
+                }
             } else if let col = Self.column(for: g), let s = b.strings[col] {
                 width = s.dictionary.count + 1
                 s.codes.withUnsafeBufferPointer { codes in
                     local.withUnsafeMutableBufferPointer { l in
-                        for i in 0..<n { l[i] = l[i] &* width &+ Int(codes[i]) }
+                        for j in 0..<m { l[j] = l[j] &* width &+ Int(codes[rows[j]]) }
                     }
                 }
             } else {
@@ -263,33 +275,44 @@ struct QueryEngine {
         let metrics = query.metrics
         let wantTokens = metrics.contains(.tokens) || metrics.contains(.cost)
         let wantCost = metrics.contains(.cost)
-        let empty64 = [Int64](repeating: 0, count: n), emptyD = [Double](repeating: 0, count: n)
-        let none = [Bool](repeating: false, count: n), all = [Bool](repeating: true, count: n)
+        // Columns a metric did not ask for, or that hold no value in this batch, are never indexed:
+        // each use below is behind the flag that says the column is there.
         let hasStatus = metrics.contains(.errors) && b.ints[.statusCode] != nil
-        let status = b.ints[.statusCode] ?? empty64
+        let status = b.ints[.statusCode] ?? []
         let hasDuration = metrics.contains(.latency) && b.ints[.duration] != nil
-        let duration = b.ints[.duration] ?? empty64
+        let duration = b.ints[.duration] ?? []
         let wantTTFT = metrics.contains(.ttft)
-        let ttft = wantTTFT || metrics.contains(.tpot) ? (b.doubles[.timeToFirstToken] ?? (emptyD, none)) : (emptyD, none)
-        let hasTokens = wantTokens && (b.nullableInts[.inputTokens] != nil || b.nullableInts[.outputTokens] != nil || b.doubles[.reportedCost] != nil)
-        let input = b.nullableInts[.inputTokens] ?? (empty64, none), output = b.nullableInts[.outputTokens] ?? (empty64, none)
-        let cacheRead = b.nullableInts[.cacheReadTokens] ?? (empty64, none), cacheWrite = b.nullableInts[.cacheCreationTokens] ?? (empty64, none)
-        let reasoning = b.nullableInts[.reasoningTokens] ?? (empty64, none), reported = b.doubles[.reportedCost] ?? (emptyD, none)
-        let reqCodes = b.strings[.requestModel]?.codes ?? empty64, respCodes = b.strings[.responseModel]?.codes ?? empty64
-        _ = all
+        let hasTTFT = (wantTTFT || metrics.contains(.tpot)) && b.doubles[.timeToFirstToken] != nil
+        let ttft = b.doubles[.timeToFirstToken] ?? ([], [])
         // Whether this query reads the token columns (`neededColumns`): a batch decoded for several
         // queries may carry them when this one did not ask, and must not change its answer.
         let tokenColumnsRead = wantTokens || metrics.contains(.tpot) || metrics.contains(.outputLength) || query.filter.genAIOnly
-        let wantTPOT = metrics.contains(.tpot) && b.ints[.duration] != nil
+        let hasTokens = wantTokens && (b.nullableInts[.inputTokens] != nil || b.nullableInts[.outputTokens] != nil || b.doubles[.reportedCost] != nil)
+        let readsUsage = tokenColumnsRead && (b.nullableInts[.inputTokens] != nil || b.nullableInts[.outputTokens] != nil)
+        // Token columns are dense where they are read at all (a missing one as zeros, never present).
+        let usageRows = hasTokens || readsUsage || metrics.contains(.outputLength) || metrics.contains(.tpot)
+        func tokens(_ id: ColumnID) -> (values: [Int64], present: [Bool]) {
+            b.nullableInts[id] ?? (usageRows ? ([Int64](repeating: 0, count: n), [Bool](repeating: false, count: n)) : ([], []))
+        }
+        typealias Ints = (values: [Int64], present: [Bool])
+        let input = tokens(.inputTokens), output = tokens(.outputTokens)
+        let cacheRead: Ints = wantTokens ? tokens(.cacheReadTokens) : ([], []), cacheWrite: Ints = wantCost ? tokens(.cacheCreationTokens) : ([], [])
+        let reasoning: Ints = wantTokens ? tokens(.reasoningTokens) : ([], [])
+        let reported: (values: [Double], present: [Bool]) =
+            wantCost ? (b.doubles[.reportedCost] ?? ([Double](repeating: 0, count: n), [Bool](repeating: false, count: n))) : ([], [])
+        let noCodes = [Int64](repeating: 0, count: b.strings[.requestModel] == nil || b.strings[.responseModel] == nil ? n : 0)
+        let reqCodes = b.strings[.requestModel]?.codes ?? noCodes, respCodes = b.strings[.responseModel]?.codes ?? noCodes
+        let wantTPOT = metrics.contains(.tpot) && b.ints[.duration] != nil && hasTTFT
         let wantOutputLength = metrics.contains(.outputLength)
         // Mixes are counted per (group, local code) in flat tables and folded into the groups' maps after the batch.
         let wantMixes = metrics.contains(.mixes) && b.ints[.statusCode] != nil
         let finishColumn = b.strings[.finishReason], errorColumn = b.strings[.errorType]
-        let finishCodes = finishColumn?.codes ?? empty64, errorCodes = errorColumn?.codes ?? empty64
+        let finishCodes = finishColumn?.codes ?? [Int64](repeating: 0, count: wantMixes ? n : 0)
+        let errorCodes = errorColumn?.codes ?? [Int64](repeating: 0, count: wantMixes ? n : 0)
         let finishWidth = (finishColumn?.dictionary.count ?? 0) + 1, errorWidth = (errorColumn?.dictionary.count ?? 0) + 1
         // Scores: which of the batch's traces have any, by local trace code.
         let joinScores = metrics.contains(.quality) && !scores.isEmpty && b.traceIDs != nil && b.spanIDs != nil
-        let traceCodes = b.traceIDs?.codes ?? empty64
+        let traceCodes = b.traceIDs?.codes ?? []
         let spanIDs = b.spanIDs ?? []
         let scoredTrace: [Int32?] = joinScores ? b.traceIDs!.dictionary.map { self.scores.traceIndex[$0] } : []
 
@@ -317,28 +340,28 @@ struct QueryEngine {
             }
         }
 
-        // Pass 1: each kept row's group (creating groups on first sight); -1 for rows filtered out.
-        var groupOf = [Int32](repeating: -1, count: n)
-        for i in 0..<n where keep[i] {
+        // Pass 1: each selected row's group (creating groups on first sight).
+        var groupOf = [Int32](repeating: -1, count: m)
+        for j in 0..<m {
             let g: Int
             if dense {
-                let t = table[local[i]]
+                let t = table[local[j]]
                 if t >= 0 { g = Int(t) } else {
-                    g = groupFor(row: i, batch: b)
-                    table[local[i]] = Int32(g)
+                    g = groupFor(row: rows[j], batch: b)
+                    table[local[j]] = Int32(g)
                 }
-            } else if cacheable, let t = sparse[local[i]] {
+            } else if cacheable, let t = sparse[local[j]] {
                 g = t
             } else {
-                g = groupFor(row: i, batch: b)
-                if cacheable { sparse[local[i]] = g }
+                g = groupFor(row: rows[j], batch: b)
+                if cacheable { sparse[local[j]] = g }
             }
-            groupOf[i] = Int32(g)
+            groupOf[j] = Int32(g)
         }
         if query.groupBy.contains(.model), let req = b.strings[.requestModel], let resp = b.strings[.responseModel] {
             let reqWidth = req.dictionary.count + 1
             var pairs = [Int](repeating: 0, count: reqWidth * (resp.dictionary.count + 1))
-            for i in 0..<n where groupOf[i] >= 0 && req.codes[i] != 0 && resp.codes[i] != 0 {
+            for i in rows where req.codes[i] != 0 && resp.codes[i] != 0 {
                 pairs[Int(resp.codes[i]) * reqWidth + Int(req.codes[i])] += 1
             }
             for (k, count) in pairs.enumerated() where count > 0 {
@@ -349,9 +372,9 @@ struct QueryEngine {
         var touched: [Int] = []
         var localOfGroup = [Int32](repeating: -1, count: wantMixes ? groups.count : 0)
         if wantMixes {
-            for i in 0..<n where groupOf[i] >= 0 && localOfGroup[Int(groupOf[i])] < 0 {
-                localOfGroup[Int(groupOf[i])] = Int32(touched.count)
-                touched.append(Int(groupOf[i]))
+            for g in groupOf where localOfGroup[Int(g)] < 0 {
+                localOfGroup[Int(g)] = Int32(touched.count)
+                touched.append(Int(g))
             }
         }
         let refusalCode = [false] + (finishColumn?.dictionary ?? []).map(RefusalReasons.contains)
@@ -361,8 +384,9 @@ struct QueryEngine {
         let linearPrices = self.slotPrices
         let join = self.scores
         groups.withUnsafeMutableBufferPointer { groups in
-          for i in 0..<n where groupOf[i] >= 0 {
-            let g = Int(groupOf[i])
+          for j in 0..<m {
+            let i = rows[j]
+            let g = Int(groupOf[j])
             let rc = Int(reqCodes[i]), sc = Int(respCodes[i])
             do {
                 groups[g].result.spans += 1
@@ -378,12 +402,12 @@ struct QueryEngine {
                 }
                 if callsModel {
                     groups[g].result.modelSpans += 1
-                    if ttft.1[i] { groups[g].result.modelSpansWithTTFT += 1 }
-                    if tokenColumnsRead && (input.present[i] || output.present[i]) { groups[g].result.modelSpansWithTokens += 1 }
+                    if hasTTFT && ttft.1[i] { groups[g].result.modelSpansWithTTFT += 1 }
+                    if readsUsage && (input.present[i] || output.present[i]) { groups[g].result.modelSpansWithTokens += 1 }
                 }
                 if hasStatus && status[i] == 2 { groups[g].result.errors += 1 }
                 if hasDuration { groups[g].latency.append(Double(max(0, duration[i])) / 1e9) }
-                if wantTTFT && ttft.1[i] { groups[g].ttft.append(ttft.0[i]) }
+                if wantTTFT && hasTTFT && ttft.1[i] { groups[g].ttft.append(ttft.0[i]) }
                 if wantTPOT && ttft.1[i] && output.present[i] && output.values[i] > 1 {
                     let generating = Double(max(0, duration[i])) / 1e9 - ttft.0[i]
                     if generating >= 0 { groups[g].tpot.append(generating / Double(output.values[i] - 1)) }
@@ -698,7 +722,14 @@ struct QueryEngine {
             var from = 0
             var previous = -1
             for k in ranks where k != previous {
-                Selection.select(v, k, from: from, to: n - 1)
+                if k == from && k > 0 && previous == k - 1 {
+                    // The rank right after one in place is the smallest of the rest: one scan, no partitioning.
+                    var smallest = k
+                    for i in (k + 1)..<n where v[i] < v[smallest] { smallest = i }
+                    v.swapAt(k, smallest)
+                } else {
+                    Selection.select(v, k, from: from, to: n - 1)
+                }
                 from = k + 1
                 previous = k
             }
