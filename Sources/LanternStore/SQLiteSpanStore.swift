@@ -203,11 +203,12 @@ public final class SQLiteSpanStore: @unchecked Sendable {
         init(_ columns: SpanColumns) {
             count = columns.count
             chunks = columns.encodeChunks(compress: true)
-            zone = ZoneMap(columns)
+            let summary = SegmentRollup(columns)
+            zone = ZoneMap(columns, rollup: summary)
             var traces = Set<TraceID>()
             for i in 0..<columns.count { traces.insert(TraceID(high: columns.traceHigh[i], low: columns.traceLow[i])) }
             bloom = TraceBloom(traceIDs: traces)
-            rollup = SegmentRollup(columns)?.encoded()
+            rollup = summary?.encoded()
         }
     }
 

@@ -175,9 +175,11 @@ struct RollupTests {
 
     @Test("a rollup encodes and decodes to itself; damaged bytes give an error, never a crash")
     func encoding() throws {
-        let built = SegmentRollup(SpanColumns(Self.spans(count: 2_000, seed: 5, hours: 1)))
+        let columns = SpanColumns(Self.spans(count: 2_000, seed: 5, hours: 1))
+        let built = SegmentRollup(columns)
         try #require(built != nil, "2,000 spans of an hour have a rollup")
         let rollup = built!
+        #expect(ZoneMap(columns, rollup: rollup) == ZoneMap(columns), "the zone map taken from the rollup equals the one read from the rows")
         #expect(rollup.measures.spans.reduce(0, +) == 2_000)
         #expect(rollup.cellCount < 2_000)
         let bytes = rollup.encoded()

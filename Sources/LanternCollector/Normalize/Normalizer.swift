@@ -76,24 +76,19 @@ public struct Normalizer: Sendable {
     /// `attributeRules`, when given, holds the `ConventionTable` rule index of each attribute (the
     /// protobuf decoder learns them while interning keys); otherwise keys are looked up here.
     func normalize(_ span: consuming Span, origin: SpanOrigin, facts: ResourceFacts, attributeRules: [Int16]?) -> CanonicalSpan {
-        var c = CanonicalSpan(span: span, origin: origin, serviceName: facts.serviceName, serviceVersion: facts.serviceVersion,
-                              environment: facts.environment)
-        promote(&c, facts: facts, attributeRules: attributeRules)
-        return c
+        // The fields are promoted from the span first, then moved into the canonical span with it.
+        var genAI = GenAIFields(), release = ReleaseFields(), provenance = FieldProvenance()
+        var serviceVersion = facts.serviceVersion, environment = facts.environment
+        promote(span, facts: facts, attributeRules: attributeRules, genAI: &genAI, release: &release,
+                provenance: &provenance, serviceVersion: &serviceVersion, environment: &environment)
+        return CanonicalSpan(span: span, origin: origin, serviceName: facts.serviceName, serviceVersion: serviceVersion,
+                             environment: environment, genAI: genAI, release: release, provenance: provenance)
     }
 
-    /// Normalizes `span` straight into the end of `spans` (no copy of the canonical span).
+    /// Normalizes `span` onto the end of `spans`.
     func normalize(_ span: consuming Span, origin: SpanOrigin, facts: ResourceFacts, attributeRules: [Int16]?,
                    appendingTo spans: inout [CanonicalSpan]) {
-        spans.append(CanonicalSpan(span: span, origin: origin, serviceName: facts.serviceName, serviceVersion: facts.serviceVersion,
-                                   environment: facts.environment))
-        promote(&spans[spans.count - 1], facts: facts, attributeRules: attributeRules)
-    }
-
-    private func promote(_ c: inout CanonicalSpan, facts: ResourceFacts, attributeRules: [Int16]?) {
-        // Disjoint stored properties: the span is read while the promoted fields are written in place.
-        promote(c.span, facts: facts, attributeRules: attributeRules, genAI: &c.genAI, release: &c.release,
-                provenance: &c.provenance, serviceVersion: &c.serviceVersion, environment: &c.environment)
+        spans.append(normalize(span, origin: origin, facts: facts, attributeRules: attributeRules))
     }
 
     /// Reads the canonical fields out of `span`'s attributes and events (and `facts` of its resource).

@@ -12,9 +12,19 @@ struct ZoneMap: Equatable {
     var maxStart: Int64
     var values: [ColumnID: Set<String>?] = [:]
 
-    init(_ columns: SpanColumns) {
+    /// The zone map of `columns`; their `rollup`, when there is one, already holds each listed
+    /// column's distinct values (a null as a cell code 0), so the rows are not read again.
+    init(_ columns: SpanColumns, rollup: SegmentRollup? = nil) {
         minStart = columns.startTime.min() ?? 0
         maxStart = columns.startTime.max() ?? 0
+        if let rollup {
+            for (d, id) in SegmentRollup.dimensions.enumerated() {
+                var set = Set(rollup.values[d])
+                if rollup.codes[d].contains(0) { set.insert("") }
+                values[id] = set.count > Self.maxListed ? .some(nil) : .some(set)
+            }
+            return
+        }
         for id in Self.listedColumns {
             var set = Set<String>()
             var overflow = false
