@@ -298,38 +298,22 @@ enum StringDictionaryCodec {
             return
         }
         w.byte(dictionaryForm)
-        var index: [String: Int64] = [:]
-        var dictionary: [String] = []
+        // Codes by exact bytes: a spelling canonically equal to an entry but different in bytes
+        // gets an entry of its own, so it reads back as written.
+        var table = UTF8CodeTable()
         var codes = [Int64](repeating: 0, count: values.count)
         var previous: (String, Int64)? = nil
-        // Spellings that are canonically equal to a dictionary entry but differ in bytes.
-        var variants: [ByteKey: Int64] = [:]
         for (i, v) in values.enumerated() {
             guard let v else { continue }
             if let (p, c) = previous, utf8Identical(p, v) {
                 codes[i] = c
-            } else if let c = index[v], utf8Identical(dictionary[Int(c - 1)], v) {
-                previous = (v, c)
-                codes[i] = c
-            } else if index[v] != nil {
-                let key = ByteKey(Array(v.utf8))
-                if let c = variants[key] {
-                    codes[i] = c
-                } else {
-                    dictionary.append(v)
-                    let c = Int64(dictionary.count)
-                    variants[key] = c
-                    codes[i] = c
-                }
-                previous = nil
             } else {
-                dictionary.append(v)
-                let c = Int64(dictionary.count)
-                index[v] = c
+                let c = table.code(v)
                 codes[i] = c
                 previous = (v, c)
             }
         }
+        let dictionary = table.values
         w.varint(dictionary.count)
         for s in dictionary { w.string(s) }
         IntCodec.encode(codes, into: &w)

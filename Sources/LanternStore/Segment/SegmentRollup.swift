@@ -55,24 +55,19 @@ struct SegmentRollup: Equatable {
         // neighbouring rows mostly share theirs).
         var rowCodes = [[UInt16]](repeating: [], count: Self.dimensions.count)
         for (d, id) in Self.dimensions.enumerated() {
-            var index: [String: UInt16] = [:]
+            // Values by exact bytes, as the column's dictionary keeps them.
+            var table = UTF8CodeTable()
             var out = [UInt16](repeating: 0, count: n)
             var last: (String, UInt16)? = nil
             for (i, v) in (columns.strings[id] ?? []).enumerated() {
                 guard let v else { continue }
-                if let (s, c) = last, s == v { out[i] = c; continue }
-                let c: UInt16
-                if let known = index[v] {
-                    c = known
-                } else {
-                    guard values[d].count < Self.maxValues else { return nil }
-                    values[d].append(v)
-                    c = UInt16(values[d].count)
-                    index[v] = c
-                }
-                out[i] = c
-                last = (v, c)
+                if let (s, c) = last, utf8Identical(s, v) { out[i] = c; continue }
+                let code = table.code(v)
+                guard code <= Self.maxValues else { return nil }
+                out[i] = UInt16(code)
+                last = (v, UInt16(code))
             }
+            values[d] = table.values
             rowCodes[d] = out
         }
         let input = columns.ints[.inputTokens] ?? [], output = columns.ints[.outputTokens] ?? []

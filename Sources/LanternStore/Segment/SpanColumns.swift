@@ -306,7 +306,7 @@ struct ShapeCodes {
 
     /// The code of `bytes` in `shapes`, appending them when new.
     mutating func code(for bytes: [UInt8], in shapes: inout [[UInt8]]) -> Int64 {
-        let h = bytes.withUnsafeBytes { Self.hash($0) }
+        let h = bytes.withUnsafeBytes { UTF8CodeTable.hash($0) }
         let slot = Int(truncatingIfNeeded: h >> 48) & (Self.slots - 1)
         let cached = cache[slot]
         if cached.hash == h, cached.code >= 0, Self.equal(shapes[Int(cached.code)], bytes) { return cached.code }
@@ -324,21 +324,6 @@ struct ShapeCodes {
 
     private static func equal(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         a.count == b.count && (a.isEmpty || a.withUnsafeBytes { x in b.withUnsafeBytes { y in memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0 } })
-    }
-
-    private static func hash(_ raw: UnsafeRawBufferPointer) -> UInt64 {
-        var h = UInt64(truncatingIfNeeded: raw.count) &* 0x9E37_79B9_7F4A_7C15
-        var i = 0
-        while i + 8 <= raw.count {
-            h = (h ^ raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xFF51_AFD7_ED55_8CCD
-            h ^= h >> 29
-            i += 8
-        }
-        while i < raw.count {
-            h = (h ^ UInt64(raw[i])) &* 0xFF51_AFD7_ED55_8CCD
-            i += 1
-        }
-        return h ^ (h >> 32)
     }
 }
 
