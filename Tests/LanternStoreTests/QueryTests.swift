@@ -713,4 +713,23 @@ struct SelectionTests {
             #expect(work.sorted() == values.sorted(), "selection only permutes the values")
         }
     }
+
+    @Test("sorted, reversed and constant inputs, and inputs with NaN (never stored, but they must not break selection)",
+          arguments: [700, 5_000])
+    func adversarialInputs(_ n: Int) {
+        let quantiles = [0.0, 0.5, 0.95, 0.99, 1.0]
+        let ascending: [Double] = (0..<n).map { Double($0) }
+        let descending: [Double] = ascending.reversed()
+        let constant = [Double](repeating: 3, count: n)
+        let sawtooth: [Double] = (0..<n).map { Double(($0 * 7_919) % 1_000) }
+        for values in [ascending, descending, constant, sawtooth] {
+            var work = values
+            let d = QueryEngine.distribution(&work, quantiles)!
+            for (j, q) in quantiles.enumerated() { #expect(d.values[j] == Self.reference(values, q), "n=\(n) q=\(q)") }
+        }
+        var withNaN = (0..<n).map { $0 % 97 == 0 ? Double.nan : Double(($0 * 31) % 1_000) }
+        let d = QueryEngine.distribution(&withNaN, quantiles)
+        #expect(d?.count == n)
+        #expect(withNaN.filter(\.isNaN).count == (n + 96) / 97, "the values are only permuted")
+    }
 }
