@@ -42,6 +42,8 @@ public final class SQLiteSpanStore: @unchecked Sendable {
     /// The sealer's own connection for reading the journal (guarded by `sealLock`): a WAL reader
     /// does not block the appends that go on meanwhile on `db`.
     private var sealReader: SQLiteDatabase?
+    /// Whether no sealed journal row is known to be left undeleted (guarded by `sealLock`).
+    private var leftoversCleared = false
 
     public init(path: String, configuration: Configuration = .init()) throws(StoreError) {
         self.path = path
@@ -145,12 +147,16 @@ public final class SQLiteSpanStore: @unchecked Sendable {
         sealLock.lock()
         defer { sealLock.unlock() }
         var written = 0
-        // Sealed journal rows a crash (or a failed pass) left behind.
-        let marked = try withLock { () throws(StoreError) in
-            sealedThrough = max(sealedThrough, try Self.readSealedThrough(db))
-            return sealedThrough
+        // Sealed journal rows a crash (or a failed pass) left behind: looked for by the first pass
+        // and after a failed one, not by every pass (the background sealer runs one every 20 ms).
+        if !leftoversCleared {
+            let marked = try withLock { () throws(StoreError) in
+                sealedThrough = max(sealedThrough, try Self.readSealedThrough(db))
+                return sealedThrough
+            }
+            try deleteSealedJournal(through: marked)
+            leftoversCleared = true
         }
-        try deleteSealedJournal(through: marked)
         while true {
             guard force || unsealedSpans >= configuration.segmentRows else { break }
             if sealReader == nil { sealReader = try SQLiteDatabase(path: path) }
@@ -164,8 +170,11 @@ public final class SQLiteSpanStore: @unchecked Sendable {
                 merged.append(try SpanColumns(chunks: chunks))
             }
             let segment = BuiltSegment(merged)
+            // A failure from here on may leave sealed journal rows undeleted: the next pass looks for them.
+            leftoversCleared = false
             try writeSegment(segment, replacingJournalThrough: entries.last!.seq, spans: total)
             try deleteSealedJournal(through: entries.last!.seq)
+            leftoversCleared = true
             written += 1
         }
         return written
