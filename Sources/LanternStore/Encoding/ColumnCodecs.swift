@@ -81,6 +81,22 @@ enum IntCodec {
         }
     }
 
+    /// An array of `count` values that `fill` writes every one of, without zeroing it first.
+    private static func filled(_ count: Int, _ fill: (UnsafeMutableBufferPointer<Int64>) throws(StoreError) -> Void) throws(StoreError) -> [Int64] {
+        var failure: StoreError?
+        let out = [Int64](unsafeUninitializedCapacity: count) { buffer, initialized in
+            do throws(StoreError) {
+                try fill(UnsafeMutableBufferPointer(rebasing: buffer[0..<count]))
+                initialized = count
+            } catch {
+                failure = error
+                initialized = 0
+            }
+        }
+        if let failure { throw failure }
+        return out
+    }
+
     /// The most rows one chunk may claim (a sealed segment holds tens of thousands).
     static let maxRows = 1 << 22
 
@@ -92,14 +108,12 @@ enum IntCodec {
         case plain:
             let base = try r.signedVarint()
             let width = Int(try r.byte())
-            var out = [Int64](repeating: 0, count: count)
-            try out.withUnsafeMutableBufferPointer { (b: inout UnsafeMutableBufferPointer<Int64>) throws(StoreError) in
+            return try filled(count) { (b: UnsafeMutableBufferPointer<Int64>) throws(StoreError) in
                 try b.withMemoryRebound(to: UInt64.self) { (u: UnsafeMutableBufferPointer<UInt64>) throws(StoreError) in
                     try BitPacking.unpack(&r, count: count, width: width, into: u)
                 }
                 if base != 0 { for i in 0..<count { b[i] = b[i] &+ base } }
             }
-            return out
         case delta:
             let first = try r.signedVarint()
             let dlo = try r.signedVarint()
@@ -108,34 +122,34 @@ enum IntCodec {
             try raw.withUnsafeMutableBufferPointer { (b: inout UnsafeMutableBufferPointer<UInt64>) throws(StoreError) in
                 try BitPacking.unpack(&r, count: count - 1, width: width, into: b)
             }
-            var out = [Int64](repeating: 0, count: count)
-            out[0] = first
-            var v = first
-            for i in 1..<count {
-                v = v &+ dlo &+ Int64(bitPattern: raw[i - 1])
-                out[i] = v
+            return try filled(count) { (out: UnsafeMutableBufferPointer<Int64>) in
+                out[0] = first
+                var v = first
+                for i in 1..<count {
+                    v = v &+ dlo &+ Int64(bitPattern: raw[i - 1])
+                    out[i] = v
+                }
             }
-            return out
         case blockedDelta:
-            var out = [Int64](repeating: 0, count: count)
             var v = try r.signedVarint()
-            out[0] = v
             var raw = [UInt64](repeating: 0, count: blockSize)
-            var i = 1
-            while i < count {
-                let end = min(i + blockSize, count)
-                let blo = try r.signedVarint()
-                let width = Int(try r.byte())
-                try raw.withUnsafeMutableBufferPointer { (b: inout UnsafeMutableBufferPointer<UInt64>) throws(StoreError) in
-                    try BitPacking.unpack(&r, count: end - i, width: width, into: b)
+            return try filled(count) { (out: UnsafeMutableBufferPointer<Int64>) throws(StoreError) in
+                out[0] = v
+                var i = 1
+                while i < count {
+                    let end = min(i + blockSize, count)
+                    let blo = try r.signedVarint()
+                    let width = Int(try r.byte())
+                    try raw.withUnsafeMutableBufferPointer { (b: inout UnsafeMutableBufferPointer<UInt64>) throws(StoreError) in
+                        try BitPacking.unpack(&r, count: end - i, width: width, into: b)
+                    }
+                    for k in i..<end {
+                        v = v &+ blo &+ Int64(bitPattern: raw[k - i])
+                        out[k] = v
+                    }
+                    i = end
                 }
-                for k in i..<end {
-                    v = v &+ blo &+ Int64(bitPattern: raw[k - i])
-                    out[k] = v
-                }
-                i = end
             }
-            return out
         default:
             throw .corrupt("unknown integer encoding \(mode)")
         }
