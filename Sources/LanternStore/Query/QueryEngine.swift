@@ -168,25 +168,35 @@ struct QueryEngine {
         return c
     }
 
-    /// Rows that pass the filter.
-    private func selection(_ b: ColumnBatch) -> [Bool] {
+    /// The indices of the rows that pass the filter, ascending: each condition narrows the list
+    /// the previous ones left (the first reads every row).
+    private func selectedRows(_ b: ColumnBatch) -> [Int] {
         let n = b.count
         let f = query.filter
-        var keep = [Bool](repeating: true, count: n)
-        let start = b.ints[.startTime]!
+        var rows: [Int] = []
+        var all = true
+        /// Keeps the rows (every row, before the first condition) for which `pass` holds.
+        func narrow(_ pass: (Int) -> Bool) {
+            if all {
+                rows.reserveCapacity(n)
+                for i in 0..<n where pass(i) { rows.append(i) }
+                all = false
+            } else {
+                var kept = 0
+                for i in rows where pass(i) { rows[kept] = i; kept += 1 }
+                rows.removeLast(rows.count - kept)
+            }
+        }
         if f.from != nil || f.until != nil {
             let lo = f.from ?? .min, hi = f.until ?? .max
-            for i in 0..<n where start[i] < lo || start[i] >= hi { keep[i] = false }
+            let start = b.ints[.startTime]!
+            start.withUnsafeBufferPointer { s in narrow { s[$0] >= lo && s[$0] < hi } }
         }
         func restrict(_ id: ColumnID, _ wanted: [String]) {
             guard !wanted.isEmpty, let col = b.strings[id] else { return }
             let allowed = [false] + col.dictionary.map { wanted.contains($0) }
             allowed.withUnsafeBufferPointer { a in
-                col.codes.withUnsafeBufferPointer { codes in
-                    keep.withUnsafeMutableBufferPointer { k in
-                        for i in 0..<n where !a[Int(codes[i])] { k[i] = false }
-                    }
-                }
+                col.codes.withUnsafeBufferPointer { codes in narrow { a[Int(codes[$0])] } }
             }
         }
         restrict(.serviceName, f.services)
@@ -196,26 +206,21 @@ struct QueryEngine {
         if !f.models.isEmpty, let req = b.strings[.requestModel], let resp = b.strings[.responseModel] {
             let a = [false] + req.dictionary.map { f.models.contains($0) }
             let c = [false] + resp.dictionary.map { f.models.contains($0) }
-            for i in 0..<n where !(a[Int(req.codes[i])] || c[Int(resp.codes[i])]) { keep[i] = false }
+            narrow { a[Int(req.codes[$0])] || c[Int(resp.codes[$0])] }
         }
         if f.genAIOnly {
             let cols = [ColumnID.operation, .provider, .requestModel, .responseModel].compactMap { b.strings[$0]?.codes }
             let tokens = [ColumnID.inputTokens, .outputTokens].compactMap { b.nullableInts[$0]?.present }
-            for i in 0..<n where keep[i] && cols.allSatisfy({ $0[i] == 0 }) && !tokens.contains(where: { $0[i] }) { keep[i] = false }
+            narrow { i in !cols.allSatisfy({ $0[i] == 0 }) || tokens.contains(where: { $0[i] }) }
         }
-        return keep
+        return all ? Array(0..<n) : rows
     }
 
     mutating func add(_ b: ColumnBatch) {
         let n = b.count
         guard n > 0 else { return }
         // The selected rows' indices: every later pass visits only these.
-        let rows: [Int] = selection(b).withUnsafeBufferPointer { keep in
-            var rows: [Int] = []
-            rows.reserveCapacity(n)
-            for i in 0..<n where keep[i] { rows.append(i) }
-            return rows
-        }
+        let rows = selectedRows(b)
         let m = rows.count
         guard m > 0 else { return }
         let start = b.ints[.startTime]!
