@@ -68,6 +68,27 @@ struct QueryTests {
         }
     }
 
+    @Test("token sums past Int64.max (crafted counts) are held at Int64.max, scanned or rolled up, and never trap")
+    func tokenSumsClamp() throws {
+        let book = PriceBook(models: [
+            ModelPrice(provider: "openai", model: "gpt-x", periods: [
+                PricePeriod(fromUnixNano: 0, base: TokenPrices(input: 2, cachedInput: 0.5, output: 8)),
+            ]),
+        ])
+        let big = Int64.max - 10
+        let spans = (0..<8).map {
+            makeSpan(UInt64($0), at: day(12) + Int64($0), operation: "chat", requestModel: "gpt-x", input: big, output: big,
+                     cacheRead: big / 2, cacheCreation: big / 2, reasoning: big)
+        }
+        try checkInEveryState(spans) { store, state in
+            for metrics: Set<QueryMetric> in [[.tokens, .cost], Set(QueryMetric.allCases)] {
+                let g = try #require(try run(store, groupBy: [.model, .day], metrics: metrics, prices: book).groups.first, "\(state)")
+                #expect(g.inputTokens == .max && g.outputTokens == .max && g.cacheReadTokens == .max && g.reasoningTokens == .max, "\(state)")
+                #expect(g.spansWithTokens == 8 && g.costUSD.isFinite, "\(state)")
+            }
+        }
+    }
+
     @Test("streaming spans without token counts are neither priced nor marked as upper bounds")
     func streamsWithoutUsage() throws {
         let book = PriceBook(models: [

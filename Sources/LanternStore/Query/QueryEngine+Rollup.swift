@@ -105,10 +105,10 @@ extension QueryEngine {
             if countErrors { result.errors &+= Int(truncatingIfNeeded: m.errors[k]) }
             if wantTokens && r.usage[k] {
                 result.spansWithTokens &+= spans
-                result.inputTokens &+= m.input[k]
-                result.outputTokens &+= m.output[k]
-                result.cacheReadTokens &+= m.cacheRead[k]
-                result.reasoningTokens &+= m.reasoning[k]
+                result.inputTokens = result.inputTokens.clampedAdding(m.input[k])
+                result.outputTokens = result.outputTokens.clampedAdding(m.output[k])
+                result.cacheReadTokens = result.cacheReadTokens.clampedAdding(m.cacheRead[k])
+                result.reasoningTokens = result.reasoningTokens.clampedAdding(m.reasoning[k])
             }
             if wantCost && r.reported[k] {
                 result.spansCosted &+= spans

@@ -100,7 +100,9 @@ struct QueryEngine {
 
         mutating func add(_ o: TokenSums) {
             spans += o.spans; upperBound += o.upperBound
-            input += o.input; output += o.output; cacheRead += o.cacheRead; cacheCreation += o.cacheCreation; reasoning += o.reasoning
+            input = input.clampedAdding(o.input); output = output.clampedAdding(o.output)
+            cacheRead = cacheRead.clampedAdding(o.cacheRead); cacheCreation = cacheCreation.clampedAdding(o.cacheCreation)
+            reasoning = reasoning.clampedAdding(o.reasoning)
         }
     }
 
@@ -437,10 +439,10 @@ struct QueryEngine {
                 let hasUsage = input.present[i] || output.present[i]
                 if hasUsage {
                     groups[g].result.spansWithTokens += 1
-                    groups[g].result.inputTokens += input.values[i]
-                    groups[g].result.outputTokens += output.values[i]
-                    groups[g].result.cacheReadTokens += cacheRead.values[i]
-                    groups[g].result.reasoningTokens += reasoning.values[i]
+                    groups[g].result.inputTokens = groups[g].result.inputTokens.clampedAdding(input.values[i])
+                    groups[g].result.outputTokens = groups[g].result.outputTokens.clampedAdding(output.values[i])
+                    groups[g].result.cacheReadTokens = groups[g].result.cacheReadTokens.clampedAdding(cacheRead.values[i])
+                    groups[g].result.reasoningTokens = groups[g].result.reasoningTokens.clampedAdding(reasoning.values[i])
                 }
                 guard wantCost else { continue }
                 if reported.present[i] {
@@ -452,17 +454,16 @@ struct QueryEngine {
                 let inTok = input.values[i], cached = cacheRead.values[i], written = cacheWrite.values[i]
                 let outTok = output.values[i], reasoned = reasoning.values[i]
                 let slot = linearSlots[sc][rc]
-                if slot >= 0 && cached >= 0 && written >= 0 && reasoned >= 0 && cached + written <= inTok && reasoned <= outTok {
+                let (cachedAndWritten, overflow) = cached.addingReportingOverflow(written)
+                if slot >= 0 && cached >= 0 && written >= 0 && reasoned >= 0 && !overflow && cachedAndWritten <= inTok && reasoned <= outTok {
                     // Linear in the tokens: sum them exactly and price the sums once, in finish().
                     var k = 0
                     while k < groups[g].priced.count && groups[g].priced[k].slot != slot { k += 1 }
                     if k == groups[g].priced.count { groups[g].priced.append((slot, TokenSums())) }
                     groups[g].priced[k].sums.spans += 1
-                    groups[g].priced[k].sums.input += inTok
-                    groups[g].priced[k].sums.output += outTok
-                    groups[g].priced[k].sums.cacheRead += cached
-                    groups[g].priced[k].sums.cacheCreation += written
-                    groups[g].priced[k].sums.reasoning += reasoned
+                    var one = TokenSums()
+                    one.input = inTok; one.output = outTok; one.cacheRead = cached; one.cacheCreation = written; one.reasoning = reasoned
+                    groups[g].priced[k].sums.add(one)
                     if !cacheRead.present[i] && linearPrices[slot].cachedInput != nil && inTok > 0 { groups[g].priced[k].sums.upperBound += 1 }
                     continue
                 }
@@ -539,8 +540,9 @@ struct QueryEngine {
             let o = acc.result
             r.spans += o.spans; r.modelSpans += o.modelSpans; r.modelSpansWithTTFT += o.modelSpansWithTTFT
             r.modelSpansWithTokens += o.modelSpansWithTokens; r.errors += o.errors; r.spansWithTokens += o.spansWithTokens
-            r.inputTokens += o.inputTokens; r.outputTokens += o.outputTokens; r.cacheReadTokens += o.cacheReadTokens
-            r.reasoningTokens += o.reasoningTokens; r.spansCosted += o.spansCosted; r.costUSD += o.costUSD
+            r.inputTokens = r.inputTokens.clampedAdding(o.inputTokens); r.outputTokens = r.outputTokens.clampedAdding(o.outputTokens)
+            r.cacheReadTokens = r.cacheReadTokens.clampedAdding(o.cacheReadTokens)
+            r.reasoningTokens = r.reasoningTokens.clampedAdding(o.reasoningTokens); r.spansCosted += o.spansCosted; r.costUSD += o.costUSD
             r.spansCostUpperBound += o.spansCostUpperBound
             r.finishReasons.merge(o.finishReasons, uniquingKeysWith: +)
             r.errorTypes.merge(o.errorTypes, uniquingKeysWith: +)

@@ -23,7 +23,7 @@ struct SegmentRollup: Equatable {
     var reported: [Bool] = []
     var measures = Measures()
 
-    /// Sums per cell. Token sums wrap instead of trapping (a segment is built inside the server).
+    /// Sums per cell. Token sums are clamped instead of trapping (a segment is built inside the server).
     struct Measures: Equatable {
         var spans: [Int64] = []
         /// Spans with status ERROR.
@@ -102,11 +102,11 @@ struct SegmentRollup: Equatable {
             guard hasUsage else { continue }
             let inputTokens = inTok ?? 0, outputTokens = outTok ?? 0
             let cached = at(cacheRead, i) ?? 0, written = at(cacheCreation, i) ?? 0, reasoned = at(reasoning, i) ?? 0
-            measures.input[c] &+= inputTokens
-            measures.output[c] &+= outputTokens
-            measures.cacheRead[c] &+= cached
-            measures.cacheCreation[c] &+= written
-            measures.reasoning[c] &+= reasoned
+            measures.input[c] = measures.input[c].clampedAdding(inputTokens)
+            measures.output[c] = measures.output[c].clampedAdding(outputTokens)
+            measures.cacheRead[c] = measures.cacheRead[c].clampedAdding(cached)
+            measures.cacheCreation[c] = measures.cacheCreation[c].clampedAdding(written)
+            measures.reasoning[c] = measures.reasoning[c].clampedAdding(reasoned)
             if at(cacheRead, i) == nil && inputTokens > 0 { measures.cacheReadMissing[c] &+= 1 }
             let (cachedAndWritten, overflow) = cached.addingReportingOverflow(written)
             if cached < 0 || written < 0 || reasoned < 0 || overflow || cachedAndWritten > inputTokens || reasoned > outputTokens {
