@@ -19,7 +19,8 @@ public final class SQLiteSpanStore: @unchecked Sendable {
         /// hold up that commit's acknowledgement.
         public var checkpointInBackground: Bool = false
         /// Answer count, error, token and cost queries from sealed segments' rollups where they
-        /// can (off: every segment is scanned, as `lantern bench --no-rollups` measures).
+        /// can (off: every segment is scanned; `lantern bench` times its cost query this way too,
+        /// as `tokens_cost_model_day_scan`).
         public var readsRollups: Bool = true
         public init() {}
     }

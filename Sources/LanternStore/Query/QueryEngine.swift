@@ -184,8 +184,9 @@ struct QueryEngine {
                 for i in 0..<n where pass(i) { rows.append(i) }
                 all = false
             } else {
+                // In place: `kept` never passes the row being read (iterating `rows` itself would copy it).
                 var kept = 0
-                for i in rows where pass(i) { rows[kept] = i; kept += 1 }
+                for j in rows.indices where pass(rows[j]) { rows[kept] = rows[j]; kept += 1 }
                 rows.removeLast(rows.count - kept)
             }
         }
