@@ -220,13 +220,17 @@ extension NullableIntCodec {
         guard packed.count == present.reduce(0, { $0 + ($1 ? 1 : 0) }) else {
             throw .corrupt("nullable column has \(packed.count) values for a different number of present flags")
         }
+        // The rows that hold a value, listed without branches, then each value put in its row.
         var out = [Int64](repeating: 0, count: count)
+        let rows = UnsafeMutableBufferPointer<Int32>.allocate(capacity: count)
+        defer { rows.deallocate() }
+        present.withUnsafeBufferPointer { f in
+            var k = 0
+            for i in 0..<count { rows[k] = Int32(truncatingIfNeeded: i); k &+= f[i].asInt }
+        }
         out.withUnsafeMutableBufferPointer { o in
             packed.withUnsafeBufferPointer { p in
-                present.withUnsafeBufferPointer { f in
-                    var k = 0
-                    for i in 0..<count where f[i] { o[i] = p[k]; k &+= 1 }
-                }
+                for k in 0..<p.count { o[Int(rows[k])] = p[k] }
             }
         }
         return (out, present)
@@ -252,23 +256,26 @@ enum NullableDoubleCodec {
         let present = try PresenceCodec.decode(&r, count: count)
         let n = try r.count(limit: min(count, r.remaining / 8))
         let planes = try r.slice(n * 8)
-        guard n == present.reduce(0, { $0 + ($1 ? 1 : 0) }) else {
+        var flagged = 0
+        present.withUnsafeBufferPointer { f in for p in f { flagged &+= p.asInt } }
+        guard n == flagged else {
             throw .corrupt("double column has \(n) values for a different number of present flags")
         }
-        // One pass: each present row gathers its eight bytes from the eight planes.
+        // The rows that hold a value, listed without branches; then each value is assembled from
+        // the eight byte planes straight into its row.
         var out = [Double](repeating: 0, count: count)
+        guard let b = planes.baseAddress, n > 0 else { return (out, present) }
+        let rows = UnsafeMutableBufferPointer<Int32>.allocate(capacity: count)
+        defer { rows.deallocate() }
+        present.withUnsafeBufferPointer { f in
+            var k = 0
+            for i in 0..<count { rows[k] = Int32(truncatingIfNeeded: i); k &+= f[i].asInt }
+        }
         out.withUnsafeMutableBufferPointer { o in
-            present.withUnsafeBufferPointer { f in
-                guard let b = planes.baseAddress, n > 0 else { return }
-                let (p0, p1, p2, p3) = (b, b + n, b + 2 * n, b + 3 * n)
-                let (p4, p5, p6, p7) = (b + 4 * n, b + 5 * n, b + 6 * n, b + 7 * n)
-                var k = 0
-                for i in 0..<count where f[i] {
-                    let high = UInt64(p0[k]) << 56 | UInt64(p1[k]) << 48 | UInt64(p2[k]) << 40 | UInt64(p3[k]) << 32
-                    let low = UInt64(p4[k]) << 24 | UInt64(p5[k]) << 16 | UInt64(p6[k]) << 8 | UInt64(p7[k])
-                    o[i] = Double(bitPattern: high | low)
-                    k &+= 1
-                }
+            for k in 0..<n {
+                let high = UInt64(b[k]) << 56 | UInt64(b[n + k]) << 48 | UInt64(b[2 * n + k]) << 40 | UInt64(b[3 * n + k]) << 32
+                let low = UInt64(b[4 * n + k]) << 24 | UInt64(b[5 * n + k]) << 16 | UInt64(b[6 * n + k]) << 8 | UInt64(b[7 * n + k])
+                o[Int(rows[k])] = Double(bitPattern: high | low)
             }
         }
         return (out, present)
@@ -367,7 +374,12 @@ enum StringDictionaryCodec {
         dictionary.reserveCapacity(n)
         for _ in 0..<n { dictionary.append(try r.string()) }
         let codes = try IntCodec.decode(&r)
-        for c in codes where c < 0 || c > Int64(n) { throw .corrupt("string code \(c) outside a dictionary of \(n)") }
+        // One branch-free pass (a negative code compares as a huge unsigned one).
+        var outside = 0
+        codes.withUnsafeBufferPointer { c in for code in c { outside |= (UInt64(bitPattern: code) > UInt64(n)).asInt } }
+        if outside != 0, let c = codes.first(where: { $0 < 0 || $0 > Int64(n) }) {
+            throw .corrupt("string code \(c) outside a dictionary of \(n)")
+        }
         return (dictionary, codes)
     }
 
